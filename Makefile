@@ -1,0 +1,48 @@
+# hybridlab: plain pip + venv, no conda needed.  `make help` lists the targets.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+
+.PHONY: help install lab reproduce notebooks test lint benchmarks clean
+
+help:  ## list targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml Makefile
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# the CPU build first, so that nothing pulls a multi-GB CUDA build
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)  ## create .venv and install hybridlab with every extra (~3 min)
+
+lab: install  ## install, then open JupyterLab on notebooks/ with the quickstart
+	cd notebooks && ../$(BIN)/jupyter lab 00_quickstart.ipynb
+
+reproduce: install  ## execute every notebook headless (full budgets) into reports/notebooks/
+	@mkdir -p reports/notebooks
+	$(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=3600 \
+		--output-dir reports/notebooks $(NOTEBOOKS)
+
+notebooks: install  ## re-execute the notebooks in place with full budgets (to commit outputs)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=3600 $(NOTEBOOKS)
+
+lint: install  ## ruff
+	$(BIN)/ruff check hybridlab tests benchmarks
+
+test: lint  ## lint, unit tests, and every notebook headless in quick mode
+	HYBRIDLAB_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 tests --nbmake $(NOTEBOOKS); \
+	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+benchmarks: install  ## performance scripts: overhead and parallel speed-up
+	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/parallel.py
+
+clean:  ## remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

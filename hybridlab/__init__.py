@@ -1,0 +1,55 @@
+"""hybridlab: a research workbench for hybrid optimization in machine learning.
+
+Every optimizer speaks ask/tell on the unit box; one driver (:func:`minimize`) owns the
+budget, evaluations, failures, seeding and history.
+
+>>> import numpy as np
+>>> import hybridlab as hl
+>>> p = hl.Problem(lambda x: float(np.sum(x ** 2)), hl.Space.box(2, -5, 5))
+>>> hl.minimize(p, "pso", budget=200, seed=0).n_evals
+200
+"""
+
+from .config import quick, scaled
+from .driver import EvaluationError, Progress, minimize
+from .optimizers import (
+    GA,
+    PSO,
+    Grid,
+    LatinHypercube,
+    LocalSearch,
+    Optimizer,
+    Population,
+    RandomSearch,
+    make,
+    register,
+)
+from .problem import Problem
+from .result import Result
+from .space import Categorical, Integer, Real, Space
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GA",
+    "PSO",
+    "Categorical",
+    "EvaluationError",
+    "Grid",
+    "Integer",
+    "LatinHypercube",
+    "LocalSearch",
+    "Optimizer",
+    "Population",
+    "Problem",
+    "Progress",
+    "RandomSearch",
+    "Real",
+    "Result",
+    "Space",
+    "make",
+    "minimize",
+    "quick",
+    "register",
+    "scaled",
+]

@@ -1,0 +1,286 @@
+"""The one driver: budget, evaluation, failures, seeding, callbacks and history.
+
+Optimizers never call the objective; :func:`minimize` asks them for points, evaluates the
+points (serially, or through any ``concurrent.futures.Executor``), tells them the values
+and records everything.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .optimizers import make
+from .optimizers.base import Optimizer
+from .problem import Evaluation, Problem, evaluate, evaluate_batch
+from .result import Result
+
+__all__ = ["EvaluationError", "Progress", "minimize"]
+
+
+class EvaluationError(RuntimeError):
+    """Raised with ``on_error="raise"`` when an objective fails or returns NaN/inf."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a callback sees after each batch. Return ``True`` from the callback to stop."""
+
+    n_evals: int
+    budget: int
+    best_y: float
+    best_x: Any
+    batch_y: np.ndarray
+    batch_phase: list[str]
+    elapsed: float
+    history: Callable[[], pd.DataFrame]
+
+
+def _check_args(problem: Any, budget: Any, on_error: str) -> None:
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a hybridlab.Problem, got {type(problem).__name__}; "
+                         "wrap your function: Problem(f, space)")
+    if isinstance(budget, bool) or not isinstance(budget, int | np.integer) or budget < 1:
+        raise ValueError(f"budget must be an integer >= 1 (evaluations), got {budget!r}")
+    if on_error not in ("penalize", "raise"):
+        raise ValueError(f"on_error must be 'penalize' or 'raise', got {on_error!r}")
+
+
+class _Recorder:
+    """Accumulates per-batch arrays; builds the history DataFrame once at the end."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.space = problem.space
+        self.has_constraints = bool(problem.constraints)
+        self.X: list[np.ndarray] = []
+        self.y: list[np.ndarray] = []
+        self.viol: list[np.ndarray] = []
+        self.status: list[str] = []
+        self.error: list[str] = []
+        self.phase: list[str] = []
+        self.seconds: list[float] = []
+        self.time: list[float] = []
+
+    def add(self, X: np.ndarray, evals: list[Evaluation], viol: np.ndarray,
+            phases: list[str], t: float) -> None:
+        self.X.append(X)
+        self.y.append(np.array([e.y if e.status == "ok" else np.nan for e in evals]))
+        self.viol.append(viol)
+        self.status += [e.status for e in evals]
+        self.error += [e.error for e in evals]
+        self.seconds += [e.seconds for e in evals]
+        self.phase += phases
+        self.time += [t] * len(evals)
+
+    def frame(self) -> pd.DataFrame:
+        n = len(self.status)
+        X = np.vstack(self.X) if self.X else np.empty((0, self.space.dim))
+        y = np.concatenate(self.y) if self.y else np.empty(0)
+        viol = np.concatenate(self.viol) if self.viol else np.empty(0)
+        ok = ~np.isnan(y) & (viol <= 0)
+        best = np.minimum.accumulate(np.where(ok, y, np.inf)) if n else y
+        cols: dict[str, Any] = {
+            "eval": np.arange(1, n + 1), "y": y, "best_so_far": best,
+            "status": self.status, "error": self.error, "phase": self.phase,
+            "seconds": self.seconds, "time": self.time,
+        }
+        if self.has_constraints:
+            cols["violation"] = viol
+        cols.update(self.space.columns(X))
+        return pd.DataFrame(cols)
+
+
+def _phases(opt: Optimizer, n: int) -> list[str]:
+    ph = getattr(opt, "phase", None) or type(opt).__name__.lower()
+    if isinstance(ph, str):
+        return [ph] * n
+    ph = list(ph)
+    if len(ph) < n:
+        raise RuntimeError(f"{type(opt).__name__}.phase gave {len(ph)} labels for {n} points")
+    return ph[:n]
+
+
+def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
+             seed: int | None = None, executor: Executor | None = None,
+             callbacks: Iterable[Callable[[Progress], bool | None]] = (),
+             on_error: str = "penalize") -> Result:
+    """Minimise ``problem`` with ``optimizer`` in exactly ``budget`` evaluations.
+
+    Parameters
+    ----------
+    problem : Problem
+    optimizer : Optimizer or str
+        An optimizer object or a registry name such as ``"ga"``, ``"pso"``, ``"local"``.
+    budget : int
+        Number of objective evaluations; the last batch is trimmed so it is exact.  The
+        run ends earlier only if the optimizer's ``stop()`` says it converged or a
+        callback returns True.
+    seed : int, optional
+        Seeds everything through ``numpy.random.SeedSequence``; the same seed gives the
+        same result, serially or with a process pool.  ``None`` draws fresh entropy
+        (recorded in ``Result.seed``).
+    executor : concurrent.futures.Executor, optional
+        Evaluates each batch with ``executor.map`` (order kept): a
+        ``ProcessPoolExecutor``, a Ray or Dask executor.  Serial when omitted.
+    callbacks : iterable of callables
+        Each is called with a :class:`Progress` after every batch; returning True stops
+        the run cleanly.
+    on_error : {"penalize", "raise"}
+        ``"penalize"`` (default) records a failing evaluation (exception, NaN or inf)
+        with its status and error text and tells the optimizer the worst value seen;
+        ``"raise"`` raises :class:`EvaluationError` instead.
+
+    Returns
+    -------
+    Result
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from hybridlab import Problem, Space, minimize
+    >>> p = Problem(lambda x: float(np.sum(x ** 2)), Space.box(3, -5, 5))
+    >>> r = minimize(p, "ga", budget=300, seed=1)
+    >>> r.n_evals, r.y < 1.0
+    (300, True)
+    """
+    _check_args(problem, budget, on_error)
+    budget = int(budget)
+    callbacks = list(callbacks)
+    opt = make(optimizer) if isinstance(optimizer, str) else optimizer
+    if not hasattr(opt, "ask") or not hasattr(opt, "tell"):
+        raise ValueError(f"optimizer must speak ask/tell or be a registry name, got {opt!r}")
+    ss = np.random.SeedSequence(seed)
+    space = problem.space
+    handler = _constraint_handler(problem)
+    rec = _Recorder(problem)
+    state = _Best()
+    n, stopped, t0 = 0, "budget", time.perf_counter()
+    opt.start(space.dim, np.random.default_rng(ss), None, budget)
+    try:
+        while n < budget:
+            X = _checked_ask(opt, space.dim)[: budget - n]
+            phases = _phases(opt, len(X))
+            values = space.decode_batch(X)
+            evals = _evaluate(problem, values, len(X), executor)
+            if on_error == "raise":
+                _raise_first_failure(evals, n)
+            viol = np.array([sum(e.violations) for e in evals]) if problem.constraints \
+                else np.zeros(len(evals))
+            fitness = state.update(evals, viol, X, values, n, handler)
+            opt.tell(X, fitness)
+            n += len(X)
+            rec.add(X, evals, viol, phases, time.perf_counter() - t0)
+            if callbacks and _run_callbacks(callbacks, rec, state, n, budget, evals,
+                                            phases, t0):
+                stopped = "callback"
+                break
+            if n < budget and opt.stop():
+                stopped = "converged"
+                break
+    finally:
+        opt.close()
+    return Result(
+        x=state.x, y=state.y, n_evals=n, seconds=time.perf_counter() - t0,
+        history=rec.frame(), feasible=state.feasible, violation=state.violation,
+        x_unit=state.x_unit, seed=ss.entropy, optimizer=getattr(opt, "name", repr(opt)),
+        problem=problem.name, stopped=stopped,
+    )
+
+
+def _checked_ask(opt: Optimizer, dim: int) -> np.ndarray:
+    X = np.asarray(opt.ask(), dtype=float)
+    if X.ndim == 1 and X.shape[0] == dim:
+        X = X[None, :]
+    if X.ndim != 2 or X.shape[1] != dim or X.shape[0] < 1:
+        raise RuntimeError(f"{type(opt).__name__}.ask() returned shape {X.shape}; "
+                           f"expected (n >= 1, {dim})")
+    if not np.isfinite(X).all():
+        raise RuntimeError(f"{type(opt).__name__}.ask() returned non-finite points")
+    return np.clip(X, 0.0, 1.0)
+
+
+def _evaluate(problem: Problem, values: Any, n: int,
+              executor: Executor | None) -> list[Evaluation]:
+    if problem.vectorized:
+        return evaluate_batch(problem, values, n)
+    items: Sequence[Any] = values if isinstance(values, list) else list(values)
+    fn = partial(evaluate, problem.objective, problem.constraints)
+    if executor is None:
+        return [fn(v) for v in items]
+    return list(executor.map(fn, items))
+
+
+def _raise_first_failure(evals: list[Evaluation], n: int) -> None:
+    for i, e in enumerate(evals):
+        if e.status != "ok":
+            raise EvaluationError(f"evaluation {n + i + 1} failed ({e.status}): {e.error}")
+
+
+def _constraint_handler(problem: Problem) -> Any:
+    if not problem.constraints:
+        return None
+    handler = getattr(problem, "handler", None)
+    if handler is None:
+        from .constraints import Penalty
+
+        handler = Penalty()
+    handler.reset()
+    return handler
+
+
+class _Best:
+    """Best feasible point so far, plus the worst finite fitness for failures."""
+
+    def __init__(self) -> None:
+        self.y = math.inf
+        self.x: Any = None
+        self.x_unit: np.ndarray | None = None
+        self.violation = math.inf
+        self.feasible = False
+        self.worst = -math.inf
+
+    def update(self, evals: list[Evaluation], viol: np.ndarray, X: np.ndarray, values: Any,
+               n: int, handler: Any) -> np.ndarray:
+        y = np.array([e.y for e in evals])
+        ok = np.array([e.status == "ok" for e in evals])
+        fit = handler.fitness(y, viol, ok) if handler is not None else y.copy()
+        feas = ok & (viol <= 0)
+        if feas.any():
+            i = int(np.argmin(np.where(feas, y, np.inf)))
+            if not self.feasible or y[i] < self.y:
+                self._take(i, y, viol, X, values, True)
+        elif not self.feasible and ok.any():
+            i = int(np.argmin(np.where(ok, viol, np.inf)))
+            if viol[i] < self.violation:
+                self._take(i, y, viol, X, values, False)
+        finite = fit[ok & np.isfinite(fit)]
+        if finite.size:
+            self.worst = max(self.worst, float(finite.max()))
+        fit[~ok] = self.worst if math.isfinite(self.worst) else math.inf
+        return fit
+
+    def _take(self, i: int, y: np.ndarray, viol: np.ndarray, X: np.ndarray, values: Any,
+              feasible: bool) -> None:
+        self.y, self.violation, self.feasible = float(y[i]), float(viol[i]), feasible
+        self.x_unit = X[i].copy()
+        self.x = values[i].copy() if hasattr(values[i], "copy") else values[i]
+
+
+def _run_callbacks(callbacks: list, rec: _Recorder, state: _Best, n: int, budget: int,
+                   evals: list[Evaluation], phases: list[str], t0: float) -> bool:
+    prog = Progress(n_evals=n, budget=budget, best_y=state.y if state.feasible else math.inf,
+                    best_x=state.x, batch_y=np.array([e.y for e in evals]),
+                    batch_phase=phases, elapsed=time.perf_counter() - t0,
+                    history=rec.frame)
+    stop = False
+    for cb in callbacks:
+        stop = bool(cb(prog)) or stop
+    return stop

@@ -1,0 +1,60 @@
+"""Optimizers that speak ask/tell on the unit box, and the registry of their names.
+
+>>> from hybridlab.optimizers import make
+>>> make("ga").name
+'ga'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .base import Optimizer, OptimizerProtocol, Population
+from .baseline import Grid, LatinHypercube, RandomSearch
+from .ga import GA
+from .local import LocalSearch
+from .pso import PSO
+
+__all__ = [
+    "GA",
+    "PSO",
+    "REGISTRY",
+    "Grid",
+    "LatinHypercube",
+    "LocalSearch",
+    "Optimizer",
+    "OptimizerProtocol",
+    "Population",
+    "RandomSearch",
+    "make",
+    "register",
+]
+
+#: short name -> factory (a class or any callable returning an Optimizer)
+REGISTRY: dict[str, Callable[..., Any]] = {
+    "ga": GA,
+    "pso": PSO,
+    "local": LocalSearch,
+    "random": RandomSearch,
+    "grid": Grid,
+    "lhs": LatinHypercube,
+}
+
+
+def register(name: str, factory: Callable[..., Any]) -> None:
+    """Make ``factory`` available under ``name`` (in the CLI, studies and specs)."""
+    if not name.isidentifier():
+        raise ValueError(f"optimizer names must be identifiers, got {name!r}")
+    REGISTRY[name] = factory
+
+
+def make(spec: str, **kwargs: Any) -> Optimizer:
+    """Build an optimizer from its registry name, e.g. ``make("pso", n_particles=30)``."""
+    if not isinstance(spec, str):
+        raise ValueError(f"optimizer spec must be a string, got {spec!r}")
+    key = spec.strip()
+    if key not in REGISTRY:
+        raise ValueError(f"unknown optimizer {spec!r}; choose one of {sorted(REGISTRY)} "
+                         "or register your own with hybridlab.optimizers.register")
+    return REGISTRY[key](**kwargs)

@@ -1,0 +1,59 @@
+"""Run library code that draws from a *global* generator on a private one.
+
+DEAP's operators call :mod:`random`'s module functions and PySwarms' backend calls
+``np.random``'s (pyswarms #235).  Both sets of module functions are bound methods of one
+hidden instance (``random._inst``, ``np.random.mtrand._rand``).  :func:`private_rng`
+rebinds those names to the same methods of our own generator for the duration of a
+``with`` block, and puts the originals back after: the caller's generator is never
+touched (not even read), and the swap costs a few microseconds -- copying the states in
+and out with ``getstate``/``setstate`` costs ~100 us per swap.
+
+Not thread-safe, like any use of the global generators: do not run DEAP or PySwarms code
+in another thread of the same process during a ``with private_rng(...)`` block.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+__all__ = ["private_rng"]
+
+
+def _bound_names(module: ModuleType, instance: Any) -> tuple[str, ...]:
+    return tuple(n for n in dir(module) if not n.startswith("_")
+                 and getattr(getattr(module, n), "__self__", None) is instance)
+
+
+_GLOBALS: dict[type, tuple[ModuleType, tuple[str, ...]]] = {
+    random.Random: (random, _bound_names(random, random._inst)),  # type: ignore[attr-defined]
+    np.random.RandomState: (np.random, _bound_names(np.random, np.random.mtrand._rand)),
+}
+
+
+@contextmanager
+def private_rng(gen: random.Random | np.random.RandomState) -> Iterator[None]:
+    """Within the block, ``random.*`` (for a ``random.Random``) or ``np.random.*`` (for a
+    ``np.random.RandomState``) module functions draw from ``gen``.
+
+    >>> import random
+    >>> mine = random.Random(0)
+    >>> with private_rng(mine):
+    ...     a = random.random()
+    >>> a == random.Random(0).random()
+    True
+    """
+    module, names = _GLOBALS[type(gen)]
+    saved = [getattr(module, n) for n in names]
+    for n in names:
+        setattr(module, n, getattr(gen, n))
+    try:
+        yield
+    finally:
+        for n, f in zip(names, saved, strict=True):
+            setattr(module, n, f)

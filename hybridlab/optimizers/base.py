@@ -1,0 +1,162 @@
+"""The ask/tell protocol every optimizer (and every hybrid) speaks.
+
+All points live in the unit box ``[0, 1]^dim``.  The driver (:func:`hybridlab.minimize`)
+owns the budget, the evaluations, failures and history; an optimizer only proposes points
+(``ask``), learns their values (``tell``) and hands on what it found (``population``).
+
+Writing your own optimizer takes a class with five members::
+
+    class Walk(Optimizer):
+        name = "walk"
+        def start(self, dim, rng, init=None, budget=None):
+            super().start(dim, rng, init, budget)
+            self.x = rng.random(dim) if init is None else init.X[0]
+        def ask(self):
+            return np.clip(self.x + 0.1 * self.rng.standard_normal((4, self.dim)), 0, 1)
+        def tell(self, X, y):
+            super().tell(X, y)           # keeps self.population up to date
+            self.x = self.population.X[0]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["Optimizer", "OptimizerProtocol", "Population"]
+
+
+@dataclass(frozen=True)
+class Population:
+    """Points of the unit box with their values, best (lowest) first.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n, dim)
+    y : ndarray, shape (n,)
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+
+    def __post_init__(self) -> None:
+        X = np.atleast_2d(np.asarray(self.X, dtype=float))
+        y = np.asarray(self.y, dtype=float).reshape(-1)
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(f"Population: {X.shape[0]} points but {y.shape[0]} values")
+        order = np.argsort(y, kind="stable")
+        object.__setattr__(self, "X", X[order])
+        object.__setattr__(self, "y", y[order])
+
+    @classmethod
+    def empty(cls, dim: int) -> Population:
+        return cls(np.empty((0, dim)), np.empty(0))
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def best(self, k: int) -> Population:
+        """The ``k`` best points (fewer if the population is smaller)."""
+        return Population(self.X[:k], self.y[:k])
+
+    def merge(self, other: Population, size: int | None = None) -> Population:
+        """Union of two populations (duplicates dropped), truncated to ``size``."""
+        X = np.vstack([self.X, other.X])
+        y = np.concatenate([self.y, other.y])
+        _, keep = np.unique(X, axis=0, return_index=True)
+        keep.sort()
+        merged = Population(X[keep], y[keep])
+        return merged if size is None else merged.best(size)
+
+
+@runtime_checkable
+class OptimizerProtocol(Protocol):
+    """What the driver and the combinators rely on."""
+
+    def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
+              budget: int | None = None) -> None: ...
+    def ask(self) -> np.ndarray: ...
+    def tell(self, X: np.ndarray, y: np.ndarray) -> None: ...
+    @property
+    def population(self) -> Population: ...
+    def stop(self) -> bool: ...
+
+
+class Optimizer:
+    """Base class with the bookkeeping every optimizer needs.
+
+    Subclasses override :meth:`start` (calling ``super().start``), :meth:`ask` and
+    :meth:`tell` (calling ``super().tell`` to keep :attr:`population`), and optionally
+    :meth:`stop` and :meth:`close`.
+
+    ``start`` receives ``budget``: the number of evaluations the driver (or an enclosing
+    hybrid) intends to give this optimizer, or ``None`` when unknown.  It is a hint for
+    schedules, never a counter the optimizer must enforce: the driver trims the last
+    batch and may tell fewer points than were asked.
+
+    ``phase`` names the optimizer in ``Result.history``; hybrids set it per point.
+    """
+
+    name: str = "optimizer"
+    #: How many of the best points ``population`` keeps.
+    archive_size: int = 100
+
+    def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
+              budget: int | None = None) -> None:
+        if int(dim) != dim or dim < 1:
+            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        self.dim = int(dim)
+        self.rng = rng
+        self.budget = budget
+        self.n_told = 0
+        self._population = Population.empty(self.dim) if init is None else init.best(
+            self.archive_size)
+        self._told: list[tuple[np.ndarray, np.ndarray]] = []
+        self._n_unmerged = 0
+
+    def ask(self) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def tell(self, X: np.ndarray, y: np.ndarray) -> None:
+        X = np.asarray(X, dtype=float).reshape(-1, self.dim)
+        y = np.asarray(y, dtype=float).reshape(-1)
+        self.n_told += len(y)
+        # merging is deferred (it sorts): most runs never read the population mid-run
+        self._told.append((X, y))
+        self._n_unmerged += len(y)
+        if self._n_unmerged > 20 * self.archive_size:
+            self._merge_told()
+
+    def _merge_told(self) -> None:
+        if self._told:
+            X = np.vstack([x for x, _ in self._told])
+            y = np.concatenate([v for _, v in self._told])
+            self._population = self._population.merge(Population(X, y), self.archive_size)
+            self._told, self._n_unmerged = [], 0
+
+    @property
+    def population(self) -> Population:
+        """Best points seen by this optimizer (and those it was started from)."""
+        self._merge_told()
+        return self._population
+
+    @property
+    def phase(self) -> str | list[str]:
+        """Label(s) of the points of the last ``ask`` for the history."""
+        return self.name
+
+    def stop(self) -> bool:
+        """True when converged or stagnated (never because of the budget)."""
+        return False
+
+    def close(self) -> None:
+        """Release threads or other resources; called by the driver when a run ends."""
+
+    def __repr__(self) -> str:
+        params = {k: v for k, v in vars(self).items() if not k.startswith("_")
+                  and k not in ("dim", "rng", "budget", "n_told")}
+        inner = ", ".join(f"{k}={v!r}" for k, v in params.items()
+                          if isinstance(v, int | float | str | bool | tuple | None))
+        return f"{type(self).__name__}({inner})"

@@ -1,0 +1,208 @@
+"""Local search: ``scipy.optimize.minimize`` as an ask/tell optimizer.
+
+scipy drives its own loop and calls the objective itself.  :class:`LocalSearch` runs it
+in a worker thread whose objective posts each point on a queue and blocks until
+:meth:`~LocalSearch.tell` sends the value back (the idea of Nevergrad's
+``optimization/recaster.py``), so the driver keeps owning budget and evaluations.  The two
+threads run in lockstep, never at the same time, so a run is as deterministic as scipy.
+When a scipy run ends, the next ``ask`` restarts it from a fresh point.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+import numpy as np
+from scipy.optimize import Bounds, OptimizeResult
+from scipy.optimize import minimize as scipy_minimize
+
+from .base import Optimizer, Population
+
+__all__ = ["METHODS", "LocalSearch"]
+
+#: scipy methods that respect the unit-box bounds
+METHODS = ("L-BFGS-B", "Nelder-Mead", "Powell")
+#: what scipy sees for a failed evaluation before any finite value is known
+_BIG = 1e30
+_ABORT = object()
+
+
+class _Abort(BaseException):
+    """Raised in the worker's objective by ``close()``.  A BaseException, so that no
+    ``except Exception`` inside scipy can swallow it."""
+
+
+def _run_scipy(method: str, x0: np.ndarray, options: dict, asks: queue.Queue,
+               tells: queue.Queue) -> None:
+    """Body of the worker thread.  It holds only the queues, never the optimizer."""
+
+    def fun(x: np.ndarray) -> float:
+        asks.put(("x", np.clip(np.array(x, dtype=float), 0.0, 1.0)))
+        value = tells.get()
+        if value is _ABORT:
+            raise _Abort
+        return value
+
+    bounds = Bounds(np.zeros(len(x0)), np.ones(len(x0)))
+    try:
+        res = scipy_minimize(fun, x0, method=method, bounds=bounds, options=options)
+    except _Abort:
+        return
+    except Exception as exc:  # raised again in the main thread by the next ask()
+        asks.put(("error", exc))
+    else:
+        asks.put(("done", res))
+
+
+class LocalSearch(Optimizer):
+    """``scipy.optimize.minimize`` on the unit box, one point per ``ask``, with restarts.
+
+    Parameters
+    ----------
+    method : {"L-BFGS-B", "Nelder-Mead", "Powell"}
+        L-BFGS-B (default) estimates gradients by finite differences (``dim + 1``
+        evaluations per gradient): best on smooth problems.  Nelder-Mead and Powell need
+        no gradient and cope better with noise and kinks.
+    restarts : bool
+        When scipy converges, restart from the next-best point of ``init`` not yet used,
+        then from uniform random points.  With ``False``, :meth:`stop` turns True once
+        the first run has converged (the driver then ends with ``stopped="converged"``).
+    options : dict, optional
+        Passed to ``scipy.optimize.minimize(options=...)``, e.g. ``{"ftol": 1e-12}``.
+    init_step : float
+        Edge of Nelder-Mead's first simplex in unit-box units, at most 0.5 (ignored when
+        ``options`` has ``initial_simplex``).  L-BFGS-B and Powell do not use it.
+
+    Attributes
+    ----------
+    results_ : list of scipy.optimize.OptimizeResult
+        One per finished scipy run.
+
+    Notes
+    -----
+    Failed evaluations (NaN/inf) reach scipy as the worst finite value told so far, or
+    ``1e30`` before any.  Call :meth:`close` (the driver does) to end the worker thread.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from hybridlab import LocalSearch, Problem, Space, minimize
+    >>> p = Problem(lambda x: float(np.sum(x ** 2)), Space.box(3, -5, 5))
+    >>> r = minimize(p, LocalSearch(), budget=200, seed=0)
+    >>> bool(r.y < 1e-8)
+    True
+    """
+
+    name = "local"
+    _worker: threading.Thread | None = None
+
+    def __init__(self, method: str = "L-BFGS-B", restarts: bool = True,
+                 options: dict[str, Any] | None = None, init_step: float = 0.05) -> None:
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)} "
+                             "(the scipy methods that respect the unit-box bounds)")
+        if options is not None and not isinstance(options, dict):
+            raise ValueError(f"options must be a dict or None, got {options!r}")
+        if not 0 < init_step <= 0.5:
+            raise ValueError(f"init_step must be in (0, 0.5] (unit-box units), got {init_step!r}")
+        self.method = method
+        self.restarts = restarts
+        self.options = options
+        self.init_step = init_step
+
+    def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
+              budget: int | None = None) -> None:
+        self.close()  # a restarted optimizer must not leave its old thread behind
+        super().start(dim, rng, init, budget)
+        starts = np.empty((0, self.dim)) if init is None else init.X  # best first
+        self._starts = np.clip(np.array(starts, dtype=float), 0.0, 1.0)
+        self._n_runs = 0
+        self._pending: np.ndarray | None = None
+        self._error: BaseException | None = None
+        self._worst = -np.inf
+        self._converged = False
+        self.results_: list[OptimizeResult] = []
+
+    @property
+    def n_runs(self) -> int:
+        """scipy runs started so far (restarts included)."""
+        return self._n_runs
+
+    def ask(self) -> np.ndarray:
+        if self._pending is None and self._error is None:
+            self._launch()
+            self._receive()
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise RuntimeError(f"scipy.optimize.minimize(method={self.method!r}) failed: "
+                               f"{err}") from err
+        if self._pending is None:
+            raise RuntimeError(f"scipy's {self.method} ended without evaluating a point; "
+                               f"check options={self.options!r}")
+        return self._pending[None, :].copy()
+
+    def tell(self, X: np.ndarray, y: np.ndarray) -> None:
+        super().tell(X, y)
+        y = np.asarray(y, dtype=float).reshape(-1)
+        finite = y[np.isfinite(y)]
+        if finite.size:
+            self._worst = max(self._worst, float(finite.max()))
+        if self._pending is None or y.size == 0:
+            return
+        value = float(y[0])
+        if not np.isfinite(value):
+            value = self._worst if np.isfinite(self._worst) else _BIG
+        self._pending = None
+        self._tells.put(value)
+        self._receive()  # wait for scipy's next point, so stop() knows if it converged
+
+    def stop(self) -> bool:
+        return not self.restarts and self._converged
+
+    def close(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            self._tells.put(_ABORT)  # the blocked objective raises _Abort; scipy unwinds
+            worker.join()
+        self._pending = None
+
+    def __del__(self) -> None:
+        if self._worker is not None:  # forgotten close(): let the thread end by itself
+            self._tells.put(_ABORT)
+
+    def _launch(self) -> None:
+        if self._n_runs < len(self._starts):
+            x0 = self._starts[self._n_runs]
+        else:
+            x0 = self.rng.random(self.dim)
+        self._n_runs += 1
+        self._asks: queue.Queue = queue.Queue()
+        self._tells: queue.Queue = queue.Queue()
+        self._worker = threading.Thread(
+            target=_run_scipy, args=(self.method, x0, self._run_options(x0), self._asks,
+                                     self._tells), name="hybridlab-local", daemon=True)
+        self._worker.start()
+
+    def _run_options(self, x0: np.ndarray) -> dict[str, Any]:
+        opts = dict(self.options or {})
+        if self.method == "Nelder-Mead" and "initial_simplex" not in opts:
+            step = np.where(x0 <= 0.5, self.init_step, -self.init_step)  # stays in the box
+            opts["initial_simplex"] = np.vstack([x0, x0 + np.diag(step)])
+        return opts
+
+    def _receive(self) -> None:
+        """Block until the worker posts its next point, its result or its error."""
+        kind, payload = self._asks.get()
+        if kind == "x":
+            self._pending = payload
+            return
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+        if kind == "done":
+            self.results_.append(payload)
+            self._converged = True
+        else:
+            self._error = payload

@@ -1,0 +1,206 @@
+"""Particle swarm on the unit box, stepped by ask/tell on PySwarms' backend operators.
+
+Only PySwarms' *backend* is used (``Swarm``, the ``Star``/``Ring`` topologies, the
+boundary and velocity handlers); the loop is ours.  Two PySwarms side effects are fenced off:
+
+* its ``Reporter`` calls ``logging.config.dictConfig`` whenever one is built (at import, in
+  every topology/handler): it takes over the root logger and creates ``./report.log``.  We
+  build those objects with ``dictConfig`` silenced.
+* its operators draw from the global ``np.random`` (pyswarms #235).  Each :class:`PSO`
+  swaps in its own ``RandomState`` around backend calls and restores the caller's after
+  (not thread-safe: don't step two swarms in threads of one process; process pools are fine).
+"""
+
+from __future__ import annotations
+
+import logging.config
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from numbers import Real
+
+import numpy as np
+
+from ._rng import private_rng
+from .base import Optimizer, Population
+
+__all__ = ["PSO"]
+
+Coefficient = float | Callable[[float], float]
+
+
+@contextmanager
+def _no_log_config() -> Iterator[None]:
+    """Silence ``logging.config.dictConfig`` (PySwarms' Reporter calls it on construction)."""
+    original = logging.config.dictConfig
+    logging.config.dictConfig = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        logging.config.dictConfig = original
+
+
+with _no_log_config():
+    from pyswarms.backend.handlers import BoundaryHandler, VelocityHandler
+    from pyswarms.backend.operators import compute_pbest
+    from pyswarms.backend.swarms import Swarm
+    from pyswarms.backend.topology import Ring, Star
+
+    BOUNDS_STRATEGIES = tuple(sorted(BoundaryHandler("nearest").strategies))
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+
+class PSO(Optimizer):
+    """Particle swarm optimisation in ``[0, 1]^dim`` (global best or local best).
+
+    Parameters
+    ----------
+    n_particles : int
+        Swarm size (>= 2); each ``ask`` proposes one point per particle.
+    topology : {"star", "ring"}
+        ``"star"``: every particle follows the swarm's best (gbest PSO).  ``"ring"``: each
+        follows the best of its ``k`` nearest particles in the ``p``-norm, neighbours
+        recomputed every step (PySwarms' ``Ring``, as in its ``LocalBestPSO``).
+    w, c1, c2 : float or callable
+        Inertia, cognitive and social coefficients (defaults: Clerc's constriction values).
+        A callable ``f(progress) -> float`` is a schedule, with ``progress`` the fraction
+        of the budget told so far (0 when the budget is unknown), e.g. inertia decay
+        ``w=lambda t: 0.9 - 0.5 * t``.
+    k, p : int
+        Ring only: neighbours per particle (``1 <= k < n_particles``) and Minkowski norm.
+    bounds_strategy : str
+        PySwarms ``BoundaryHandler`` strategy for particles leaving the box: one of
+        ``"intermediate", "nearest", "periodic", "random", "reflective", "shrink"``.
+    velocity_clamp : float or None
+        Velocities are clamped to ``[-velocity_clamp, velocity_clamp]`` (box widths).
+
+    Notes
+    -----
+    Given ``init`` (a :class:`Population`, best first), its best points become the first
+    particles; the rest start uniformly at random.  A tell of fewer points than were asked
+    (the driver trims the last batch) updates those particles only.  Failed evaluations
+    (``inf``, NaN) never become personal or global bests.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from hybridlab import PSO, Problem, Space, minimize
+    >>> p = Problem(lambda x: float(np.sum(x ** 2)), Space.box(3, -5, 5))
+    >>> r = minimize(p, PSO(n_particles=20, topology="ring"), budget=1000, seed=0)
+    >>> r.n_evals, bool(r.y < 1e-3)
+    (1000, True)
+    """
+
+    name = "pso"
+
+    def __init__(self, n_particles: int = 30, topology: str = "star", w: Coefficient = 0.7298,
+                 c1: Coefficient = 1.49618, c2: Coefficient = 1.49618, k: int = 3, p: int = 2,
+                 bounds_strategy: str = "reflective", velocity_clamp: float | None = 0.5) -> None:
+        self.n_particles = n_particles
+        self.topology = topology
+        self.w = w
+        self.c1 = c1
+        self.c2 = c2
+        self.k = k
+        self.p = p
+        self.bounds_strategy = bounds_strategy
+        self.velocity_clamp = velocity_clamp
+        self._check()
+
+    def _check(self) -> None:
+        n, k, vc = self.n_particles, self.k, self.velocity_clamp
+        if not _is_int(n) or n < 2:
+            raise ValueError(f"n_particles must be an integer >= 2, got {n!r}")
+        if self.topology not in ("star", "ring"):
+            raise ValueError(f"topology must be 'star' (global best) or 'ring' (local best), "
+                             f"got {self.topology!r}")
+        for name in ("w", "c1", "c2"):
+            v = getattr(self, name)
+            if not callable(v) and not (isinstance(v, Real) and math.isfinite(v)
+                                        and (name == "w" or v >= 0)):
+                raise ValueError(f"{name} must be a finite number{'' if name == 'w' else ' >= 0'}"
+                                 f" or a schedule f(progress) -> float, got {v!r}")
+        if self.topology == "ring" and (not _is_int(k) or not 1 <= k < n):
+            raise ValueError(f"ring topology needs an integer k with 1 <= k < n_particles "
+                             f"({n}), got k={k!r}")
+        if self.topology == "ring" and not (isinstance(self.p, Real) and self.p >= 1):
+            raise ValueError(f"p (Minkowski norm of the ring) must be >= 1, got {self.p!r}")
+        if self.bounds_strategy not in BOUNDS_STRATEGIES:
+            raise ValueError(f"bounds_strategy must be one of {list(BOUNDS_STRATEGIES)}, "
+                             f"got {self.bounds_strategy!r}")
+        if vc is not None and not (isinstance(vc, Real) and 0 < vc < math.inf):
+            raise ValueError(f"velocity_clamp must be a positive number (fraction of the box) "
+                             f"or None, got {vc!r}")
+
+    def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
+              budget: int | None = None) -> None:
+        super().start(dim, rng, init, budget)
+        self._check()
+        n, d = int(self.n_particles), self.dim
+        X = self.rng.random((n, d))
+        if init is not None and len(init):
+            m = min(n, len(init))
+            X[:m] = np.clip(init.best(m).X, 0.0, 1.0)
+        V = 0.1 * self.rng.uniform(-1.0, 1.0, (n, d))
+        self._np_state = np.random.RandomState(int(self.rng.integers(2**32)))
+        with _no_log_config():
+            self._topology = Star() if self.topology == "star" else Ring(static=False)
+            self._bh = BoundaryHandler(strategy=self.bounds_strategy)
+            self._vh = VelocityHandler(strategy="unmodified")
+        self._bounds = (np.zeros(d), np.ones(d))
+        vc = self.velocity_clamp
+        self._clamp = None if vc is None else (-float(vc), float(vc))
+        self._swarm = Swarm(position=X, velocity=V, options=self._options(),
+                            pbest_pos=X.copy(), pbest_cost=np.full(n, np.inf),
+                            current_cost=np.full(n, np.inf))
+        self._pending = True  # positions not yet evaluated: the next ask returns them as-is
+
+    def _options(self) -> dict[str, float]:
+        t = min(1.0, self.n_told / self.budget) if self.budget else 0.0
+        return {k: float(v(t)) if callable(v) else float(v)
+                for k, v in (("w", self.w), ("c1", self.c1), ("c2", self.c2))}
+
+    def ask(self) -> np.ndarray:
+        s = self._swarm
+        if not self._pending:
+            s.options = self._options()
+            with private_rng(self._np_state):
+                s.velocity = self._topology.compute_velocity(s, self._clamp, self._vh,
+                                                             self._bounds)
+                pos = self._topology.compute_position(s, self._bounds, self._bh)
+            # 'shrink'/'intermediate' leave the first out-of-box step unrepaired: clip
+            s.position = np.clip(pos, 0.0, 1.0)
+            self._pending = True
+        return s.position.copy()
+
+    def tell(self, X: np.ndarray, y: np.ndarray) -> None:
+        super().tell(X, y)
+        X = np.asarray(X, dtype=float).reshape(-1, self.dim)
+        y = np.asarray(y, dtype=float).reshape(-1)
+        s = self._swarm
+        m = min(len(y), s.n_particles)  # extra points (if any) only reach `population`
+        cost = np.full(s.n_particles, np.inf)  # untold particles learn nothing this step
+        cost[:m] = np.where(np.isnan(y[:m]), np.inf, y[:m])
+        pos = s.position.copy()
+        pos[:m] = np.clip(X[:m], 0.0, 1.0)
+        s.position, s.current_cost = pos, cost
+        with private_rng(self._np_state):
+            s.pbest_pos, s.pbest_cost = compute_pbest(s)
+            if self.topology == "ring":
+                s.best_pos, s.best_cost = self._topology.compute_gbest(s, p=self.p, k=self.k)
+            else:
+                s.best_pos, s.best_cost = self._topology.compute_gbest(s)
+        if not np.isfinite(s.best_cost):  # nothing finite yet: Star leaves best_pos empty
+            s.best_pos = s.pbest_pos.copy()
+        self._pending = False
+
+    def stop(self) -> bool:
+        """True when the swarm has collapsed to a point and stopped moving."""
+        s = getattr(self, "_swarm", None)
+        if s is None or self._pending:
+            return False
+        spread = float(np.ptp(s.position, axis=0).max())
+        return spread < 1e-9 and float(np.abs(s.velocity).max()) < 1e-9

@@ -1,0 +1,176 @@
+"""PSO: a PySwarms-backend particle swarm stepped by ask/tell."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from hybridlab import PSO, Population, Problem, Space, minimize
+
+
+def sphere(x: np.ndarray) -> float:
+    return float(np.sum(x**2))
+
+
+def sphere_problem(dim: int = 5) -> Problem:
+    return Problem(sphere, Space.box(dim, -5, 5))
+
+
+def test_converges_on_sphere() -> None:
+    r = minimize(sphere_problem(5), PSO(), budget=3000, seed=0)
+    assert r.n_evals == 3000
+    assert r.y < 1e-3
+    assert set(r.history["phase"]) == {"pso"}
+
+
+def test_ring_topology_converges() -> None:
+    r = minimize(sphere_problem(5), PSO(topology="ring", k=4, p=1), budget=3000, seed=0)
+    assert r.y < 1e-2
+
+
+@pytest.mark.parametrize("strategy", ["intermediate", "nearest", "periodic", "random",
+                                      "reflective", "shrink"])
+def test_every_bounds_strategy_stays_in_the_box(strategy: str) -> None:
+    opt = PSO(n_particles=8, bounds_strategy=strategy, velocity_clamp=None, w=1.2)
+    opt.start(3, np.random.default_rng(0))
+    for _ in range(20):
+        X = opt.ask()
+        assert X.shape == (8, 3)
+        assert np.all((X >= 0) & (X <= 1))
+        opt.tell(X, np.sum((X - 1.0) ** 2, axis=1))  # optimum in a corner
+
+
+def test_exact_budget_with_trimmed_last_batch() -> None:
+    r = minimize(sphere_problem(3), PSO(n_particles=30), budget=1001, seed=3)
+    assert r.n_evals == 1001 == len(r.history)
+
+
+def test_partial_tell_updates_only_told_particles() -> None:
+    opt = PSO(n_particles=10)
+    opt.start(2, np.random.default_rng(1))
+    X = opt.ask()
+    opt.tell(X[:4], np.arange(4.0))
+    assert np.array_equal(opt._swarm.pbest_cost[:4], np.arange(4.0))
+    assert np.all(np.isinf(opt._swarm.pbest_cost[4:]))
+    assert opt.ask().shape == (10, 2)
+
+
+def test_same_seed_same_result_and_other_seed_differs() -> None:
+    a = minimize(sphere_problem(4), PSO(topology="ring"), budget=400, seed=7)
+    b = minimize(sphere_problem(4), PSO(topology="ring"), budget=400, seed=7)
+    c = minimize(sphere_problem(4), PSO(topology="ring"), budget=400, seed=8)
+    assert a.matches(b)
+    assert not a.matches(c)
+
+
+def test_caller_np_random_state_untouched() -> None:
+    np.random.seed(12345)
+    before = np.random.get_state()
+    minimize(sphere_problem(3), PSO(bounds_strategy="random"), budget=300, seed=0)
+    after = np.random.get_state()
+    assert before[0] == after[0] and before[2:] == after[2:]
+    assert np.array_equal(before[1], after[1])
+
+
+def test_no_logging_side_effects(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    minimize(sphere_problem(2), PSO(topology="ring"), budget=60, seed=0)
+    assert root.handlers == handlers and root.level == level
+    assert not (tmp_path / "report.log").exists()
+
+
+def test_init_population_gives_the_first_particles() -> None:
+    rng = np.random.default_rng(0)
+    X0 = rng.random((5, 3))
+    y0 = np.array([4.0, 0.0, 3.0, 1.0, 2.0])
+    opt = PSO(n_particles=4)
+    opt.start(3, np.random.default_rng(1), init=Population(X0, y0))
+    X = opt.ask()
+    assert X.shape == (4, 3)
+    assert np.array_equal(X, X0[[1, 3, 4, 2]])  # the best 4, best first
+    small = PSO(n_particles=6)
+    small.start(3, np.random.default_rng(1), init=Population(X0[:2], y0[:2]))
+    X = small.ask()
+    assert np.array_equal(X[:2], X0[[1, 0]]) and X.shape == (6, 3)
+
+
+def test_failing_objective_does_not_crash() -> None:
+    def flaky(x: np.ndarray) -> float:
+        if x[0] > 1.0:
+            raise RuntimeError("simulated failure")
+        return sphere(x)
+
+    r = minimize(Problem(flaky, Space.box(3, -5, 5)), PSO(), budget=600, seed=0)
+    assert r.n_evals == 600 and r.n_failed > 0
+    assert np.isfinite(r.y) and r.x[0] <= 1.0
+
+
+def test_always_failing_objective_does_not_crash() -> None:
+    def broken(x: np.ndarray) -> float:
+        raise ValueError("nope")
+
+    for topology in ("star", "ring"):
+        r = minimize(Problem(broken, Space.box(2, 0, 1)), PSO(n_particles=5, topology=topology),
+                     budget=40, seed=0)
+        assert r.n_evals == 40 and r.n_failed == 40 and r.y == np.inf
+
+
+def test_inf_and_nan_costs_never_become_best() -> None:
+    opt = PSO(n_particles=4)
+    opt.start(2, np.random.default_rng(0))
+    X = opt.ask()
+    opt.tell(X, np.array([np.inf, np.nan, 2.0, np.inf]))
+    assert opt._swarm.best_cost == 2.0
+    assert np.array_equal(opt._swarm.best_pos, X[2])
+
+
+def test_stop_when_swarm_collapses() -> None:
+    opt = PSO(n_particles=6)
+    assert opt.stop() is False
+    r = minimize(sphere_problem(2), PSO(n_particles=6), budget=50_000, seed=1)
+    assert r.stopped == "converged" and r.n_evals < 50_000
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"n_particles": 1}, {"n_particles": 2.5}, {"n_particles": True},
+    {"topology": "wheel"},
+    {"topology": "ring", "n_particles": 5, "k": 5}, {"topology": "ring", "k": 0},
+    {"topology": "ring", "p": 0.5},
+    {"w": "fast"}, {"c1": -1.0}, {"c2": float("nan")},
+    {"bounds_strategy": "bounce"},
+    {"velocity_clamp": 0.0}, {"velocity_clamp": -1},
+])
+def test_bad_arguments_raise(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        PSO(**kwargs)
+
+
+def test_parameters_are_stored_unchanged() -> None:
+    def sched(t: float) -> float:
+        return 0.9 - 0.5 * t
+
+    opt = PSO(n_particles=12, topology="ring", w=sched, k=2, velocity_clamp=None)
+    assert opt.w is sched and opt.n_particles == 12 and opt.velocity_clamp is None
+    assert opt.k == 2 and opt.topology == "ring"
+
+
+def test_w_schedule_is_called_with_progress() -> None:
+    seen: list[float] = []
+
+    def w(progress: float) -> float:
+        seen.append(progress)
+        return 0.9 - 0.5 * progress
+
+    minimize(sphere_problem(2), PSO(n_particles=10, w=w), budget=200, seed=0)
+    assert len(seen) >= 18
+    assert seen == sorted(seen) and 0.0 <= seen[0] and seen[-1] <= 1.0 and seen[-1] > 0.8
+
+
+def test_constant_schedule_equals_constant() -> None:
+    a = minimize(sphere_problem(3), PSO(w=0.6, c1=lambda t: 1.5), budget=300, seed=4)
+    b = minimize(sphere_problem(3), PSO(w=lambda t: 0.6, c1=1.5), budget=300, seed=4)
+    assert a.matches(b)
