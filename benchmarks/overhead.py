@@ -21,7 +21,14 @@ import hybridlab as hl
 
 # PySwarms' own names, imported through hybridlab, which keeps PySwarms from reconfiguring
 # the root logger and writing ./report.log at import time
-from hybridlab.optimizers.pso import BoundaryHandler, Star, Swarm, VelocityHandler, compute_pbest
+from hybridlab.optimizers.pso import (
+    BoundaryHandler,
+    Star,
+    Swarm,
+    VelocityHandler,
+    _no_log_config,
+    compute_pbest,
+)
 
 DIM, POP = 10, 50
 
@@ -72,11 +79,12 @@ def raw_deap(evals: int, seed: int) -> float:
 
 
 # --- hand-written PySwarms backend loop, as in PySwarms' "custom optimization loop" ------
-def raw_pyswarms(evals: int, seed: int) -> float:
+def raw_pyswarms(evals: int, seed: int, per_point: bool = False) -> float:
     np.random.seed(seed)
     lo, hi = -5.0, 5.0
-    topo = Star()
-    bh, vh = BoundaryHandler("reflective"), VelocityHandler("unmodified")
+    with _no_log_config():  # PySwarms' Reporter would write ./report.log
+        topo = Star()
+        bh, vh = BoundaryHandler("reflective"), VelocityHandler("unmodified")
     bounds = (np.zeros(DIM), np.ones(DIM))
     pos = np.random.random((POP, DIM))
     swarm = Swarm(position=pos, velocity=np.zeros_like(pos),
@@ -84,7 +92,8 @@ def raw_pyswarms(evals: int, seed: int) -> float:
     swarm.pbest_pos, swarm.pbest_cost = pos.copy(), np.full(POP, np.inf)
     n = 0
     while n < evals:
-        swarm.current_cost = sphere_batch(lo + (hi - lo) * swarm.position)
+        X = lo + (hi - lo) * swarm.position
+        swarm.current_cost = np.array([sphere(x) for x in X]) if per_point else sphere_batch(X)
         n += POP
         swarm.pbest_pos, swarm.pbest_cost = compute_pbest(swarm)
         swarm.best_pos, swarm.best_cost = topo.compute_gbest(swarm)
@@ -113,6 +122,8 @@ def main() -> None:
     rows = [
         ("GA  (per-point objective)", lambda s: raw_deap(E, s),
          lambda s: hl.minimize(point, hl.GA(pop_size=POP), budget=E, seed=s)),
+        ("PSO (per-point objective)", lambda s: raw_pyswarms(E, s, per_point=True),
+         lambda s: hl.minimize(point, hl.PSO(n_particles=POP), budget=E, seed=s)),
         ("PSO (vectorised objective)", lambda s: raw_pyswarms(E, s),
          lambda s: hl.minimize(batch, hl.PSO(n_particles=POP), budget=E, seed=s)),
     ]

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ import pandas as pd
 
 from .optimizers import make
 from .optimizers.base import Optimizer
-from .problem import Evaluation, Problem, evaluate, evaluate_batch
+from .problem import Batch, Problem
 from .result import Result
 
 __all__ = ["EvaluationError", "Progress", "minimize"]
@@ -61,36 +60,31 @@ class _Recorder:
         self.space = problem.space
         self.has_constraints = bool(problem.constraints)
         self.X: list[np.ndarray] = []
-        self.y: list[np.ndarray] = []
-        self.viol: list[np.ndarray] = []
-        self.status: list[str] = []
-        self.error: list[str] = []
+        self.batches: list[Batch] = []
         self.phase: list[str] = []
-        self.seconds: list[float] = []
-        self.time: list[float] = []
+        self.time: list[np.ndarray] = []
 
-    def add(self, X: np.ndarray, evals: list[Evaluation], viol: np.ndarray,
-            phases: list[str], t: float) -> None:
+    def add(self, X: np.ndarray, batch: Batch, phases: list[str], t: float) -> None:
         self.X.append(X)
-        self.y.append(np.array([e.y if e.status == "ok" else np.nan for e in evals]))
-        self.viol.append(viol)
-        self.status += [e.status for e in evals]
-        self.error += [e.error for e in evals]
-        self.seconds += [e.seconds for e in evals]
+        self.batches.append(batch)
         self.phase += phases
-        self.time += [t] * len(evals)
+        self.time.append(np.full(len(X), t))
 
     def frame(self) -> pd.DataFrame:
-        n = len(self.status)
-        X = np.vstack(self.X) if self.X else np.empty((0, self.space.dim))
-        y = np.concatenate(self.y) if self.y else np.empty(0)
-        viol = np.concatenate(self.viol) if self.viol else np.empty(0)
-        ok = ~np.isnan(y) & (viol <= 0)
-        best = np.minimum.accumulate(np.where(ok, y, np.inf)) if n else y
+        b = self.batches
+        n = len(self.phase)
+        X = np.vstack(self.X) if b else np.empty((0, self.space.dim))
+        status = [s for x in b for s in x.status]
+        y = np.concatenate([x.y for x in b]) if b else np.empty(0)
+        viol = np.concatenate([x.violation for x in b]) if b else np.empty(0)
+        ok = np.array([s == "ok" for s in status], dtype=bool)
+        y = np.where(ok, y, np.nan)
+        best = np.minimum.accumulate(np.where(ok & (viol <= 0), y, np.inf)) if n else y
         cols: dict[str, Any] = {
-            "eval": np.arange(1, n + 1), "y": y, "best_so_far": best,
-            "status": self.status, "error": self.error, "phase": self.phase,
-            "seconds": self.seconds, "time": self.time,
+            "eval": np.arange(1, n + 1), "y": y, "best_so_far": best, "status": status,
+            "error": [e for x in b for e in x.error], "phase": self.phase,
+            "seconds": np.concatenate([x.seconds for x in b]) if b else np.empty(0),
+            "time": np.concatenate(self.time) if b else np.empty(0),
         }
         if self.has_constraints:
             cols["violation"] = viol
@@ -169,16 +163,14 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
             X = _checked_ask(opt, space.dim)[: budget - n]
             phases = _phases(opt, len(X))
             values = space.decode_batch(X)
-            evals = _evaluate(problem, values, len(X), executor)
+            batch = problem.evaluate_many(values, executor)
             if on_error == "raise":
-                _raise_first_failure(evals, n)
-            viol = np.array([sum(e.violations) for e in evals]) if problem.constraints \
-                else np.zeros(len(evals))
-            fitness = state.update(evals, viol, X, values, n, handler)
+                _raise_first_failure(batch, n)
+            fitness = state.update(batch, X, values, handler)
             opt.tell(X, fitness)
             n += len(X)
-            rec.add(X, evals, viol, phases, time.perf_counter() - t0)
-            if callbacks and _run_callbacks(callbacks, rec, state, n, budget, evals,
+            rec.add(X, batch, phases, time.perf_counter() - t0)
+            if callbacks and _run_callbacks(callbacks, rec, state, n, budget, batch,
                                             phases, t0):
                 stopped = "callback"
                 break
@@ -207,21 +199,11 @@ def _checked_ask(opt: Optimizer, dim: int) -> np.ndarray:
     return np.clip(X, 0.0, 1.0)
 
 
-def _evaluate(problem: Problem, values: Any, n: int,
-              executor: Executor | None) -> list[Evaluation]:
-    if problem.vectorized:
-        return evaluate_batch(problem, values, n)
-    items: Sequence[Any] = values if isinstance(values, list) else list(values)
-    fn = partial(evaluate, problem.objective, problem.constraints)
-    if executor is None:
-        return [fn(v) for v in items]
-    return list(executor.map(fn, items))
-
-
-def _raise_first_failure(evals: list[Evaluation], n: int) -> None:
-    for i, e in enumerate(evals):
-        if e.status != "ok":
-            raise EvaluationError(f"evaluation {n + i + 1} failed ({e.status}): {e.error}")
+def _raise_first_failure(batch: Batch, n: int) -> None:
+    i = batch.first_failure()
+    if i is not None:
+        raise EvaluationError(f"evaluation {n + i + 1} failed ({batch.status[i]}): "
+                              f"{batch.error[i]}")
 
 
 def _constraint_handler(problem: Problem) -> Any:
@@ -247,10 +229,8 @@ class _Best:
         self.feasible = False
         self.worst = -math.inf
 
-    def update(self, evals: list[Evaluation], viol: np.ndarray, X: np.ndarray, values: Any,
-               n: int, handler: Any) -> np.ndarray:
-        y = np.array([e.y for e in evals])
-        ok = np.array([e.status == "ok" for e in evals])
+    def update(self, batch: Batch, X: np.ndarray, values: Any, handler: Any) -> np.ndarray:
+        y, ok, viol = batch.y, batch.ok, batch.violation
         fit = handler.fitness(y, viol, ok) if handler is not None else y.copy()
         feas = ok & (viol <= 0)
         if feas.any():
@@ -275,9 +255,9 @@ class _Best:
 
 
 def _run_callbacks(callbacks: list, rec: _Recorder, state: _Best, n: int, budget: int,
-                   evals: list[Evaluation], phases: list[str], t0: float) -> bool:
+                   batch: Batch, phases: list[str], t0: float) -> bool:
     prog = Progress(n_evals=n, budget=budget, best_y=state.y if state.feasible else math.inf,
-                    best_x=state.x, batch_y=np.array([e.y for e in evals]),
+                    best_x=state.x, batch_y=batch.y,
                     batch_phase=phases, elapsed=time.perf_counter() - t0,
                     history=rec.frame)
     stop = False

@@ -15,13 +15,16 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .space import Space
 
-__all__ = ["Evaluation", "Problem"]
+__all__ = ["Batch", "Evaluation", "Problem"]
 
 
 class Evaluation(NamedTuple):
@@ -36,6 +39,40 @@ class Evaluation(NamedTuple):
     error: str
     seconds: float
     violations: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch of evaluations as arrays (what the driver records and tells).
+
+    ``y`` is ``inf`` where the evaluation failed; ``violations`` has one column per
+    constraint.
+    """
+
+    y: np.ndarray
+    status: list[str]
+    error: list[str]
+    seconds: np.ndarray
+    violations: np.ndarray
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.array([s == "ok" for s in self.status], dtype=bool)
+
+    @property
+    def violation(self) -> np.ndarray:
+        """Total violation per point (zeros without constraints)."""
+        return self.violations.sum(axis=1)
+
+    @classmethod
+    def of(cls, evals: Sequence[Evaluation], n_constraints: int) -> Batch:
+        y, status, error, seconds, viol = zip(*evals, strict=True)
+        return cls(np.array(y, dtype=float), list(status), list(error),
+                   np.array(seconds, dtype=float),
+                   np.array(viol, dtype=float).reshape(len(y), n_constraints))
+
+    def first_failure(self) -> int | None:
+        return next((i for i, s in enumerate(self.status) if s != "ok"), None)
 
 
 class Problem:
@@ -86,6 +123,19 @@ class Problem:
         """Call the objective (and constraints) on one user value, never raising."""
         return evaluate(self.objective, self.constraints, value)
 
+    def evaluate_many(self, values: Any, executor: Executor | None = None) -> Batch:
+        """Evaluate a batch of user values (an ``(n, d)`` array or a list of dicts), never
+        raising: one call when ``vectorized``, else one call per point, through
+        ``executor.map`` when given."""
+        n = len(values)
+        if self.vectorized:
+            return _evaluate_vectorized(self, values, n)
+        if executor is None and not self.constraints:
+            return _evaluate_serial(self.objective, values)
+        fn = partial(evaluate, self.objective, self.constraints)
+        evals = map(fn, values) if executor is None else executor.map(fn, values)
+        return Batch.of(list(evals), len(self.constraints))
+
 
 def _violations(constraints: Sequence[Callable[..., float]], value: Any) -> tuple[float, ...]:
     return tuple(max(0.0, float(g(value))) for g in constraints)
@@ -111,27 +161,46 @@ def evaluate(objective: Callable[..., Any], constraints: Sequence[Callable[..., 
     return Evaluation(y, "ok", "", dt, viol)
 
 
-def evaluate_batch(problem: Problem, values: Any, n: int) -> list[Evaluation]:
+def _evaluate_serial(objective: Callable[..., Any], values: Any) -> Batch:
+    """The hot path of cheap objectives: :func:`evaluate` inlined, no constraints."""
+    n = len(values)
+    y, seconds = np.empty(n), np.empty(n)
+    status, error = ["ok"] * n, [""] * n
+    clock, isfinite = time.perf_counter, math.isfinite
+    for i, v in enumerate(values):
+        t0 = clock()
+        try:
+            yi = float(objective(v))
+        except Exception as exc:  # failures are data here, not crashes
+            yi = math.inf
+            status[i] = "error"
+            error[i] = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        seconds[i] = clock() - t0
+        if not isfinite(yi) and status[i] == "ok":
+            status[i], error[i], yi = "nan", f"objective returned {yi}", math.inf
+        y[i] = yi
+    return Batch(y, status, error, seconds, np.zeros((n, 0)))
+
+
+def _evaluate_vectorized(problem: Problem, values: Any, n: int) -> Batch:
     """Evaluate a whole batch with one call of a vectorised objective."""
+    m = len(problem.constraints)
     t0 = time.perf_counter()
     try:
-        ys = np.asarray(problem.objective(values), dtype=float).reshape(-1)
-        if ys.shape[0] != n:
-            raise ValueError(f"vectorized objective returned {ys.shape[0]} values for "
+        y = np.asarray(problem.objective(values), dtype=float).reshape(-1)
+        if y.shape[0] != n:
+            raise ValueError(f"vectorized objective returned {y.shape[0]} values for "
                              f"{n} points")
-        seq = values if isinstance(values, list) else list(values)
-        viols = [_violations(problem.constraints, v) for v in seq] \
-            if problem.constraints else [()] * n
-    except Exception as exc:
+        viol = np.array([_violations(problem.constraints, v) for v in values]).reshape(n, m) \
+            if m else np.zeros((n, 0))
+    except Exception as exc:  # failures are data here, not crashes
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        dt = (time.perf_counter() - t0) / n
-        inf = (math.inf,) * len(problem.constraints)
-        return [Evaluation(math.inf, "error", tb, dt, inf) for _ in range(n)]
-    dt = (time.perf_counter() - t0) / n
-    out = []
-    for y, v in zip(ys, viols, strict=True):
-        if math.isfinite(y):
-            out.append(Evaluation(float(y), "ok", "", dt, v))
-        else:
-            out.append(Evaluation(math.inf, "nan", f"objective returned {y}", dt, v))
-    return out
+        dt = np.full(n, (time.perf_counter() - t0) / n)
+        return Batch(np.full(n, np.inf), ["error"] * n, [tb] * n, dt, np.full((n, m), np.inf))
+    dt = np.full(n, (time.perf_counter() - t0) / n)
+    finite = np.isfinite(y)
+    if finite.all():
+        return Batch(y, ["ok"] * n, [""] * n, dt, viol)
+    status = ["ok" if f else "nan" for f in finite]
+    error = ["" if f else f"objective returned {v}" for f, v in zip(finite, y, strict=True)]
+    return Batch(np.where(finite, y, np.inf), status, error, dt, viol)

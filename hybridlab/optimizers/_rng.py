@@ -3,9 +3,9 @@
 DEAP's operators call :mod:`random`'s module functions and PySwarms' backend calls
 ``np.random``'s (pyswarms #235).  Both sets of module functions are bound methods of one
 hidden instance (``random._inst``, ``np.random.mtrand._rand``).  :func:`private_rng`
-rebinds those names to the same methods of our own generator for the duration of a
-``with`` block, and puts the originals back after: the caller's generator is never
-touched (not even read), and the swap costs a few microseconds -- copying the states in
+rebinds those names (one dict update of the module's namespace) to the same methods of our
+own generator for the duration of a ``with`` block, and puts the originals back after: the
+caller's generator is never touched (not even read), and the swap costs a few microseconds -- copying the states in
 and out with ``getstate``/``setstate`` costs ~100 us per swap.
 
 Not thread-safe, like any use of the global generators: do not run DEAP or PySwarms code
@@ -15,8 +15,7 @@ in another thread of the same process during a ``with private_rng(...)`` block.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
+from operator import itemgetter
 from types import ModuleType
 from typing import Any
 
@@ -36,10 +35,11 @@ _GLOBALS: dict[type, tuple[ModuleType, tuple[str, ...]]] = {
 }
 
 
-@contextmanager
-def private_rng(gen: random.Random | np.random.RandomState) -> Iterator[None]:
+class private_rng:
     """Within the block, ``random.*`` (for a ``random.Random``) or ``np.random.*`` (for a
     ``np.random.RandomState``) module functions draw from ``gen``.
+
+    Build it once and reuse it: the generator's bound methods are looked up only once.
 
     >>> import random
     >>> mine = random.Random(0)
@@ -48,12 +48,19 @@ def private_rng(gen: random.Random | np.random.RandomState) -> Iterator[None]:
     >>> a == random.Random(0).random()
     True
     """
-    module, names = _GLOBALS[type(gen)]
-    saved = [getattr(module, n) for n in names]
-    for n in names:
-        setattr(module, n, getattr(gen, n))
-    try:
-        yield
-    finally:
-        for n, f in zip(names, saved, strict=True):
-            setattr(module, n, f)
+
+    __slots__ = ("_getter", "_mine", "_names", "_namespace", "_saved")
+
+    def __init__(self, gen: random.Random | np.random.RandomState) -> None:
+        module, names = _GLOBALS[type(gen)]
+        self._namespace = vars(module)
+        self._names = names
+        self._getter = itemgetter(*names)
+        self._mine = {n: getattr(gen, n) for n in names}
+
+    def __enter__(self) -> None:
+        self._saved = dict(zip(self._names, self._getter(self._namespace), strict=True))
+        self._namespace.update(self._mine)
+
+    def __exit__(self, *exc: object) -> None:
+        self._namespace.update(self._saved)

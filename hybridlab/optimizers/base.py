@@ -133,6 +133,9 @@ class Optimizer:
         if self._told:
             X = np.vstack([x for x, _ in self._told])
             y = np.concatenate([v for _, v in self._told])
+            if len(y) > 2 * self.archive_size:  # only the best can enter the archive
+                keep = np.argpartition(y, 2 * self.archive_size)[: 2 * self.archive_size]
+                X, y = X[keep], y[keep]
             self._population = self._population.merge(Population(X, y), self.archive_size)
             self._told, self._n_unmerged = [], 0
 

@@ -100,7 +100,7 @@ class GA(Optimizer):
     def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
               budget: int | None = None) -> None:
         super().start(dim, rng, init, budget)
-        self._random = random.Random(int(rng.integers(2**63)))
+        self._private_rng = private_rng(random.Random(int(rng.integers(2**63))))
         n = int(self.pop_size)
         seeds = init.X[:n] if init is not None else np.empty((0, dim))
         fill = rng.random((n - len(seeds), dim))
@@ -115,7 +115,7 @@ class GA(Optimizer):
     def _breed(self) -> list[_Individual]:
         parents = self._parents
         n, indpb = int(self.pop_size), self.indpb or 1.0 / self.dim
-        with private_rng(self._random):
+        with self._private_rng:
             chosen = tools.selTournament(parents, n, tournsize=self.tournsize)
             kids = [_Individual(ind) for ind in chosen]
             for a, b in zip(kids[::2], kids[1::2], strict=False):

@@ -145,7 +145,7 @@ class PSO(Optimizer):
             m = min(n, len(init))
             X[:m] = np.clip(init.best(m).X, 0.0, 1.0)
         V = 0.1 * self.rng.uniform(-1.0, 1.0, (n, d))
-        self._np_state = np.random.RandomState(int(self.rng.integers(2**32)))
+        self._private_rng = private_rng(np.random.RandomState(int(self.rng.integers(2**32))))
         with _no_log_config():
             self._topology = Star() if self.topology == "star" else Ring(static=False)
             self._bh = BoundaryHandler(strategy=self.bounds_strategy)
@@ -167,7 +167,7 @@ class PSO(Optimizer):
         s = self._swarm
         if not self._pending:
             s.options = self._options()
-            with private_rng(self._np_state):
+            with self._private_rng:
                 s.velocity = self._topology.compute_velocity(s, self._clamp, self._vh,
                                                              self._bounds)
                 pos = self._topology.compute_position(s, self._bounds, self._bh)
@@ -187,7 +187,7 @@ class PSO(Optimizer):
         pos = s.position.copy()
         pos[:m] = np.clip(X[:m], 0.0, 1.0)
         s.position, s.current_cost = pos, cost
-        with private_rng(self._np_state):
+        with self._private_rng:
             s.pbest_pos, s.pbest_cost = compute_pbest(s)
             if self.topology == "ring":
                 s.best_pos, s.best_cost = self._topology.compute_gbest(s, p=self.p, k=self.k)
