@@ -5,8 +5,8 @@ DEAP's operators call :mod:`random`'s module functions and PySwarms' backend cal
 hidden instance (``random._inst``, ``np.random.mtrand._rand``).  :func:`private_rng`
 rebinds those names (one dict update of the module's namespace) to the same methods of our
 own generator for the duration of a ``with`` block, and puts the originals back after: the
-caller's generator is never touched (not even read), and the swap costs a few microseconds -- copying the states in
-and out with ``getstate``/``setstate`` costs ~100 us per swap.
+caller's generator is never touched (not even read), and the swap costs ~3 us, where
+copying the states in and out with ``getstate``/``setstate`` costs ~100 us.
 
 Not thread-safe, like any use of the global generators: do not run DEAP or PySwarms code
 in another thread of the same process during a ``with private_rng(...)`` block.
