@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+# JupyterLab refuses to run as root unless told (containers, CI machines)
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help install lab reproduce notebooks test lint benchmarks clean
 
@@ -22,7 +24,7 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)  ## create .venv and install hybridlab with every extra (~3 min)
 
 lab: install  ## install, then open JupyterLab on notebooks/ with the quickstart
-	cd notebooks && ../$(BIN)/jupyter lab 00_quickstart.ipynb
+	cd notebooks && ../$(BIN)/jupyter lab $(LAB_ARGS) 00_quickstart.ipynb
 
 reproduce: install  ## execute every notebook headless (full budgets) into reports/notebooks/
 	@mkdir -p reports/notebooks
