@@ -153,7 +153,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         raise ValueError(f"optimizer must speak ask/tell or be a registry name, got {opt!r}")
     ss = np.random.SeedSequence(seed)
     space = problem.space
-    handler = _constraint_handler(problem)
+    handler = _constraint_handler(problem, budget)
     rec = _Recorder(problem)
     state = _Best()
     n, stopped, t0 = 0, "budget", time.perf_counter()
@@ -163,11 +163,14 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
             X = _checked_ask(opt, space.dim)[: budget - n]
             phases = _phases(opt, len(X))
             values = space.decode_batch(X)
+            X_told = X
+            if handler is not None and hasattr(handler, "prepare"):  # e.g. Repair
+                X, values, X_told = handler.prepare(X, values, space)
             batch = problem.evaluate_many(values, executor)
             if on_error == "raise":
                 _raise_first_failure(batch, n)
             fitness = state.update(batch, X, values, handler)
-            opt.tell(X, fitness)
+            opt.tell(X_told, fitness)
             n += len(X)
             rec.add(X, batch, phases, time.perf_counter() - t0)
             if callbacks and _run_callbacks(callbacks, rec, state, n, budget, batch,
@@ -182,6 +185,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     return Result(
         x=state.x, y=state.y, n_evals=n, seconds=time.perf_counter() - t0,
         history=rec.frame(), feasible=state.feasible, violation=state.violation,
+        violations=state.violations,
         x_unit=state.x_unit, seed=ss.entropy, optimizer=getattr(opt, "name", repr(opt)),
         problem=problem.name, stopped=stopped,
     )
@@ -206,7 +210,7 @@ def _raise_first_failure(batch: Batch, n: int) -> None:
                               f"{batch.error[i]}")
 
 
-def _constraint_handler(problem: Problem) -> Any:
+def _constraint_handler(problem: Problem, budget: int) -> Any:
     if not problem.constraints:
         return None
     handler = getattr(problem, "handler", None)
@@ -214,7 +218,7 @@ def _constraint_handler(problem: Problem) -> Any:
         from .constraints import Penalty
 
         handler = Penalty()
-    handler.reset()
+    handler.reset(budget)
     return handler
 
 
@@ -226,6 +230,7 @@ class _Best:
         self.x: Any = None
         self.x_unit: np.ndarray | None = None
         self.violation = math.inf
+        self.violations: tuple[float, ...] = ()
         self.feasible = False
         self.worst = -math.inf
 
@@ -236,20 +241,21 @@ class _Best:
         if feas.any():
             i = int(np.argmin(np.where(feas, y, np.inf)))
             if not self.feasible or y[i] < self.y:
-                self._take(i, y, viol, X, values, True)
+                self._take(i, batch, X, values, True)
         elif not self.feasible and ok.any():
             i = int(np.argmin(np.where(ok, viol, np.inf)))
             if viol[i] < self.violation:
-                self._take(i, y, viol, X, values, False)
+                self._take(i, batch, X, values, False)
         finite = fit[ok & np.isfinite(fit)]
         if finite.size:
             self.worst = max(self.worst, float(finite.max()))
         fit[~ok] = self.worst if math.isfinite(self.worst) else math.inf
         return fit
 
-    def _take(self, i: int, y: np.ndarray, viol: np.ndarray, X: np.ndarray, values: Any,
-              feasible: bool) -> None:
-        self.y, self.violation, self.feasible = float(y[i]), float(viol[i]), feasible
+    def _take(self, i: int, batch: Batch, X: np.ndarray, values: Any, feasible: bool) -> None:
+        self.y, self.feasible = float(batch.y[i]), feasible
+        self.violations = tuple(float(v) for v in batch.violations[i])
+        self.violation = float(sum(self.violations))
         self.x_unit = X[i].copy()
         self.x = values[i].copy() if hasattr(values[i], "copy") else values[i]
 

@@ -91,6 +91,10 @@ class Problem:
     name : str, optional
     vectorized : bool
         Evaluate each batch with one call (cheapest for numpy/torch objectives).
+    handler : constraint handler, optional
+        How violations become the fitness the optimizer sees (see
+        :mod:`hybridlab.constraints`); a static :class:`~hybridlab.constraints.Penalty` by
+        default.
 
     Notes
     -----
@@ -100,7 +104,7 @@ class Problem:
 
     def __init__(self, objective: Callable[..., Any], space: Space | Mapping[str, Any],
                  constraints: Sequence[Callable[..., float]] = (), name: str | None = None,
-                 vectorized: bool = False) -> None:
+                 vectorized: bool = False, handler: Any = None) -> None:
         if not callable(objective):
             raise ValueError(f"objective must be callable, got {type(objective).__name__}")
         if not isinstance(space, Space):
@@ -114,6 +118,10 @@ class Problem:
         self.constraints = constraints
         self.name = name or getattr(objective, "__name__", "problem")
         self.vectorized = bool(vectorized)
+        if handler is not None and not hasattr(handler, "fitness"):
+            raise ValueError(f"handler must be a constraint handler from hybridlab.constraints "
+                             f"(Penalty, Repair, FeasibilityRules, ...), got {handler!r}")
+        self.handler = handler
 
     def __repr__(self) -> str:
         return f"Problem({self.name!r}, dim={self.space.dim}, " \

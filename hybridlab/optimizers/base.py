@@ -129,6 +129,16 @@ class Optimizer:
         if self._n_unmerged > 20 * self.archive_size:
             self._merge_told()
 
+    def inject(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Offer points evaluated elsewhere: migrants from another island, points refined
+        by a local search.  They are not counted as told.  The default only adds them to
+        :attr:`population`; optimizers with a working set (GA, PSO) let them replace their
+        worst members."""
+        X = np.asarray(X, dtype=float).reshape(-1, self.dim)
+        y = np.asarray(y, dtype=float).reshape(-1)
+        self._told.append((X, y))
+        self._n_unmerged += len(y)
+
     def _merge_told(self) -> None:
         if self._told:
             X = np.vstack([x for x, _ in self._told])
