@@ -12,6 +12,7 @@ budget, evaluations, failures, seeding and history.
 
 from .config import quick, scaled
 from .driver import EvaluationError, Progress, minimize
+from .hybrid import Adaptive, Islands, Memetic, Portfolio, Sequential
 from .optimizers import (
     GA,
     PSO,
@@ -33,19 +34,24 @@ __version__ = "0.1.0"
 __all__ = [
     "GA",
     "PSO",
+    "Adaptive",
     "Categorical",
     "EvaluationError",
     "Grid",
     "Integer",
+    "Islands",
     "LatinHypercube",
     "LocalSearch",
+    "Memetic",
     "Optimizer",
     "Population",
+    "Portfolio",
     "Problem",
     "Progress",
     "RandomSearch",
     "Real",
     "Result",
+    "Sequential",
     "Space",
     "make",
     "minimize",

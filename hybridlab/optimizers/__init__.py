@@ -50,11 +50,25 @@ def register(name: str, factory: Callable[..., Any]) -> None:
 
 
 def make(spec: str, **kwargs: Any) -> Optimizer:
-    """Build an optimizer from its registry name, e.g. ``make("pso", n_particles=30)``."""
+    """Build an optimizer from a registry name or a hybrid spec.
+
+    >>> make("pso", n_particles=30).n_particles
+    30
+    >>> make("(ga >> local) | pso").name
+    'ga>>local|pso'
+    """
     if not isinstance(spec, str):
         raise ValueError(f"optimizer spec must be a string, got {spec!r}")
     key = spec.strip()
-    if key not in REGISTRY:
-        raise ValueError(f"unknown optimizer {spec!r}; choose one of {sorted(REGISTRY)} "
-                         "or register your own with hybridlab.optimizers.register")
-    return REGISTRY[key](**kwargs)
+    if key in REGISTRY:
+        return REGISTRY[key](**kwargs)
+    if key.isidentifier():
+        raise ValueError(f"unknown optimizer {spec!r}; choose one of {sorted(REGISTRY)}, "
+                         "a hybrid spec such as 'ga>>local', or register your own with "
+                         "hybridlab.optimizers.register")
+    if kwargs:
+        raise ValueError("keyword arguments only apply to a plain registry name; write them "
+                         "inside the spec, e.g. 'pso(n_particles=20)>>local'")
+    from ..hybrid.spec import parse
+
+    return parse(key)

@@ -167,6 +167,30 @@ class Optimizer:
     def close(self) -> None:
         """Release threads or other resources; called by the driver when a run ends."""
 
+    # -- composition: a >> b, a | b, a * n ------------------------------------------------
+    def __rshift__(self, other: Optimizer) -> Optimizer:
+        from ..hybrid import Sequential
+
+        if isinstance(self, Sequential) and self.split is None:  # a >> b >> c: equal thirds
+            return Sequential(*self.stages, other)
+        return Sequential(self, other)
+
+    def __or__(self, other: Optimizer) -> Optimizer:
+        from ..hybrid import Portfolio
+
+        if isinstance(self, Portfolio) and self.weights is None and not self.race:
+            return Portfolio(*self.arms, other)
+        return Portfolio(self, other)
+
+    def __mul__(self, n: int) -> Optimizer:
+        from ..hybrid import Islands
+
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            return NotImplemented
+        return Islands(self, int(n))
+
+    __rmul__ = __mul__
+
     def __repr__(self) -> str:
         params = {k: v for k, v in vars(self).items() if not k.startswith("_")
                   and k not in ("dim", "rng", "budget", "n_told")}

@@ -9,15 +9,23 @@ and leaves the caller's untouched (see :mod:`hybridlab.optimizers._rng`).
 
 from __future__ import annotations
 
+import copy
+import math
 import random
+from collections.abc import Callable
+from numbers import Real
 
 import numpy as np
 from deap import base, tools
 
+from ..schedules import Schedule, SuccessRule
 from ._rng import private_rng
 from .base import Optimizer, Population
 
 __all__ = ["GA"]
+
+#: a constant index, a schedule ``progress -> eta``, or a success rule adapting the step
+EtaMut = float | Callable[[float], float] | SuccessRule
 
 
 class _Fitness(base.Fitness):
@@ -44,9 +52,17 @@ class GA(Optimizer):
         Individuals per generation (each ``ask`` returns that many offspring).
     cxpb : float
         Probability that a pair of parents is crossed over.
-    eta_cx, eta_mut : float
-        Distribution indices of SBX crossover and polynomial mutation (larger = offspring
-        closer to their parents).
+    eta_cx : float
+        Distribution index of SBX crossover (larger = children closer to their parents).
+    eta_mut : float, callable or SuccessRule
+        Distribution index of polynomial mutation (larger = smaller steps), either
+
+        * a number (default 20.0);
+        * a schedule ``f(progress) -> eta``, ``progress`` being the fraction of the budget
+          told so far (0 when the budget is unknown), read once per generation, e.g.
+          ``Linear(5.0, 50.0)`` from bold to fine mutations (:mod:`hybridlab.schedules`);
+        * a :class:`~hybridlab.schedules.SuccessRule`, self-adapted by the 1/5th success
+          rule (see Notes).  Its value is the *step size* ``sigma``, not ``eta``.
     indpb : float, optional
         Per-gene mutation probability (default ``1 / dim``).
     mutpb : float
@@ -56,20 +72,51 @@ class GA(Optimizer):
     elitism : int
         Best individuals of the previous generation that survive unchanged.
 
+    Notes
+    -----
+    *Success rule.*  After every generation is told, the success rate is the fraction of
+    the offspring that variation changed and that are strictly better than **the parent
+    they were copied from** (the tournament winner at their index, before crossover and
+    mutation): the comparison of a (1+1)-ES, transferred to a GA.  Unchanged copies carry
+    no information and are left out; failed evaluations count as failures.  The rule's
+    value ``sigma`` (grown on a rate above ``target``, shrunk below it) is the mean
+    mutation step as a fraction of the box, and is mapped onto polynomial mutation through
+    its mean absolute perturbation ``E|delta| = 1 / (eta + 2)``::
+
+        eta = 1 / sigma - 2        # sigma = 1/22 is eta = 20; larger sigma, smaller eta
+
+    so a high success rate gives smaller ``eta`` (bolder mutations).  ``SuccessRule``'s
+    default ``upper=0.5`` is ``eta = 0`` (the boldest polynomial mutation).  The rule
+    passed in is never modified: each run adapts a copy, reset at :meth:`start`; the
+    current index is :attr:`eta_mut_`.
+
+    *Injection* (:meth:`inject`, e.g. migrants or locally refined points) is pagmo's
+    ``fair_replace``: the injected points replace the worst parents they beat, so the
+    parents keep their size (``pop_size``) and their best member; injected points worse
+    than every parent, non-finite ones, and copies of a parent change nothing (they
+    still join :attr:`population`).  Before the first generation is told, injected points
+    take the place of not-yet-asked random individuals of the initial population (so no
+    evaluation is spent on a point that is already known; individuals handed in by
+    ``init`` are kept), and compete with the initial population when it is told.
+
     Example
     -------
     >>> import numpy as np
     >>> from hybridlab import GA, Problem, Space, minimize
+    >>> from hybridlab.schedules import SuccessRule
     >>> p = Problem(lambda x: float(np.sum(x ** 2)), Space.box(4, -5, 5))
     >>> r = minimize(p, GA(pop_size=40), budget=2000, seed=0)
     >>> r.y < 0.05
+    True
+    >>> r = minimize(p, GA(pop_size=40, eta_mut=SuccessRule(1 / 22)), budget=2000, seed=0)
+    >>> r.y < 1e-3
     True
     """
 
     name = "ga"
 
     def __init__(self, pop_size: int = 50, cxpb: float = 0.9, eta_cx: float = 15.0,
-                 eta_mut: float = 20.0, indpb: float | None = None, mutpb: float = 1.0,
+                 eta_mut: EtaMut = 20.0, indpb: float | None = None, mutpb: float = 1.0,
                  tournsize: int = 3, elitism: int = 2) -> None:
         self.pop_size = pop_size
         self.cxpb = cxpb
@@ -90,8 +137,21 @@ class GA(Optimizer):
                 raise ValueError(f"GA {name} is a probability in [0, 1], got {v!r}")
         if self.indpb is not None and not 0.0 < self.indpb <= 1.0:
             raise ValueError(f"GA indpb must be in (0, 1] or None (1/dim), got {self.indpb!r}")
-        if self.eta_cx <= 0 or self.eta_mut <= 0:
-            raise ValueError("GA eta_cx and eta_mut must be > 0 (typical: 10-30)")
+        if not _positive(self.eta_cx):
+            raise ValueError(f"GA eta_cx must be a number > 0 (typical: 10-30), "
+                             f"got {self.eta_cx!r}")
+        eta = self.eta_mut
+        if isinstance(eta, SuccessRule):
+            if eta.upper > 0.5:
+                raise ValueError(f"GA eta_mut=SuccessRule(...) adapts the mutation step sigma "
+                                 f"(eta = 1/sigma - 2), which must stay <= 0.5: pass "
+                                 f"upper <= 0.5, got upper={eta.upper!r}")
+        elif isinstance(eta, Schedule):
+            if not (_positive(eta.start) and _positive(eta.end)):
+                raise ValueError(f"GA eta_mut schedule must stay > 0, got {eta!r}")
+        elif not (callable(eta) or _positive(eta)):
+            raise ValueError(f"GA eta_mut must be a number > 0 (typical: 10-30), a schedule "
+                             f"f(progress) -> eta or a SuccessRule, got {eta!r}")
         if int(self.tournsize) != self.tournsize or self.tournsize < 1:
             raise ValueError(f"GA tournsize must be an integer >= 1, got {self.tournsize!r}")
         if not 0 <= self.elitism < self.pop_size:
@@ -105,16 +165,38 @@ class GA(Optimizer):
         seeds = init.X[:n] if init is not None else np.empty((0, dim))
         fill = rng.random((n - len(seeds), dim))
         self._pending = [_Individual(row) for row in np.vstack([seeds, fill]).tolist()]
+        self._n_fill = len(fill)  # random individuals at the end of _pending, not yet asked
+        self._initial = True  # the initial population has not been told yet
         self._parents: list[_Individual] = []
+        rule = self.eta_mut
+        self._rule = copy.deepcopy(rule).reset() if isinstance(rule, SuccessRule) else None
+        self._parent_f: list[float] = []  # fitness of each offspring's parent (rule only)
+
+    @property
+    def eta_mut_(self) -> float:
+        """The polynomial-mutation index the next generation is bred with."""
+        if self._rule is not None:
+            return max(1.0 / self._rule.value - 2.0, 0.0)
+        eta = self.eta_mut
+        if not callable(eta):
+            return eta
+        t = min(1.0, self.n_told / self.budget) if self.budget else 0.0
+        value = float(eta(t))
+        if not _positive(value):
+            raise ValueError(f"GA eta_mut schedule returned {value!r} at progress {t:.3g}: "
+                             "it must stay > 0")
+        return value
 
     def ask(self) -> np.ndarray:
         if not self._pending:
             self._pending = self._breed()
+        self._n_fill = 0  # handed out: no longer replaceable by injected points
         return np.array(self._pending, dtype=float)
 
     def _breed(self) -> list[_Individual]:
         parents = self._parents
         n, indpb = int(self.pop_size), self.indpb or 1.0 / self.dim
+        eta_mut = self.eta_mut_
         with self._private_rng:
             chosen = tools.selTournament(parents, n, tournsize=self.tournsize)
             kids = [_Individual(ind) for ind in chosen]
@@ -123,7 +205,10 @@ class GA(Optimizer):
                     tools.cxSimulatedBinaryBounded(a, b, self.eta_cx, 0.0, 1.0)
             for kid in kids:
                 if random.random() < self.mutpb:
-                    tools.mutPolynomialBounded(kid, self.eta_mut, 0.0, 1.0, indpb)
+                    tools.mutPolynomialBounded(kid, eta_mut, 0.0, 1.0, indpb)
+        if self._rule is not None:  # parents' fitness, or None where nothing changed
+            self._parent_f = [_key(p) if kid != p else None
+                              for kid, p in zip(kids, chosen, strict=True)]
         return kids
 
     def tell(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -133,11 +218,52 @@ class GA(Optimizer):
             ind.fitness.values = (val,)
         self._pending = []
         n, k = int(self.pop_size), int(self.elitism)
-        if not self._parents:  # the initial population
-            self._parents = sorted(told, key=_key)
+        if self._initial:  # the initial population (with any points injected before it)
+            self._parents = sorted(self._parents + told, key=_key)[:n]
+            self._initial = not self._parents
             return
+        if self._rule is not None:
+            self._adapt(told)
         elite = sorted(self._parents, key=_key)[:k]
         self._parents = sorted(elite + sorted(told, key=_key)[: n - k], key=_key)
+
+    def _adapt(self, told: list[_Individual]) -> None:
+        """One step of the success rule from the offspring just told."""
+        pairs = [(_key(kid), pf) for kid, pf in zip(told, self._parent_f, strict=False)
+                 if pf is not None]
+        if pairs:
+            wins = sum(1 for f, pf in pairs if f < pf)  # NaN/inf never win
+            self._rule.update(wins / len(pairs))
+
+    def inject(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Let points evaluated elsewhere replace the worst parents they beat (see Notes).
+
+        They are not counted in ``n_told``; the number of parents stays ``pop_size``."""
+        super().inject(X, y)
+        X = np.clip(np.asarray(X, dtype=float).reshape(-1, self.dim), 0.0, 1.0)
+        y = np.asarray(y, dtype=float).reshape(-1)
+        n = int(self.pop_size)
+        seen = {tuple(ind) for ind in self._parents}
+        new: list[_Individual] = []
+        for i in np.argsort(y, kind="stable"):
+            if not math.isfinite(y[i]) or len(new) == n:
+                break  # sorted: the rest are worse (NaN sorts last)
+            ind = _Individual(X[i].tolist())
+            if tuple(ind) in seen:
+                continue
+            seen.add(tuple(ind))
+            ind.fitness.values = (float(y[i]),)
+            new.append(ind)
+        if not new:
+            return
+        # residents first: on ties they stay
+        self._parents = sorted(self._parents + new, key=_key)[:n]
+        if self._initial and self._n_fill:  # skip random individuals not asked yet
+            drop = min(self._n_fill, len(new))
+            self._pending = self._pending[: len(self._pending) - drop]
+            self._n_fill -= drop
+            if not self._pending:  # nothing left to evaluate: breed from the injected
+                self._initial = False
 
     def stop(self) -> bool:
         """Converged when the population has collapsed onto one point."""
@@ -149,3 +275,8 @@ class GA(Optimizer):
 
 def _key(ind: _Individual) -> float:
     return ind.fitness.values[0]
+
+
+def _positive(v: object) -> bool:
+    return (isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)
+            and v > 0)

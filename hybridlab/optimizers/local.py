@@ -123,6 +123,7 @@ class LocalSearch(Optimizer):
         self._error: BaseException | None = None
         self._worst = -np.inf
         self._converged = False
+        self._run_best = np.inf
         self.results_: list[OptimizeResult] = []
 
     @property
@@ -152,11 +153,31 @@ class LocalSearch(Optimizer):
         if self._pending is None or y.size == 0:
             return
         value = float(y[0])
+        self._run_best = min(self._run_best, value)
         if not np.isfinite(value):
             value = self._worst if np.isfinite(self._worst) else _BIG
         self._pending = None
         self._tells.put(value)
         self._receive()  # wait for scipy's next point, so stop() knows if it converged
+
+    def inject(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Points offered from outside become the next start points (best first); if the
+        best of them beats everything the current scipy run has seen, that run is
+        abandoned and the next ``ask`` restarts from it."""
+        super().inject(X, y)
+        y = np.asarray(y, dtype=float).reshape(-1)
+        finite = np.isfinite(y)
+        if not finite.any():
+            return
+        X = np.asarray(X, dtype=float).reshape(-1, self.dim)[finite]
+        y = y[finite]
+        order = np.argsort(y, kind="stable")
+        X = np.clip(X, 0.0, 1.0)[order]
+        used = min(self._n_runs, len(self._starts))
+        self._starts = np.vstack([self._starts[:used], X, self._starts[used:]])
+        if y[order[0]] < self._run_best:
+            self.close()  # abandon the current run; ask() launches from the injected point
+            self._error = None
 
     def stop(self) -> bool:
         return not self.restarts and self._converged
@@ -178,6 +199,7 @@ class LocalSearch(Optimizer):
         else:
             x0 = self.rng.random(self.dim)
         self._n_runs += 1
+        self._run_best = np.inf
         self._asks: queue.Queue = queue.Queue()
         self._tells: queue.Queue = queue.Queue()
         self._worker = threading.Thread(
