@@ -75,10 +75,11 @@ class GA(Optimizer):
     Notes
     -----
     *Success rule.*  After every generation is told, the success rate is the fraction of
-    the offspring that variation changed and that are strictly better than **the parent
+    the offspring *that mutation changed* that are strictly better than **the parent
     they were copied from** (the tournament winner at their index, before crossover and
-    mutation): the comparison of a (1+1)-ES, transferred to a GA.  Unchanged copies carry
-    no information and are left out; failed evaluations count as failures.  The rule's
+    mutation): the comparison of a (1+1)-ES, transferred to a GA.  Offspring mutation
+    left alone (with ``indpb = 1/dim`` about a third) say nothing about the mutation step
+    and are left out; failed evaluations count as failures.  The rule's
     value ``sigma`` (grown on a rate above ``target``, shrunk below it) is the mean
     mutation step as a fraction of the box, and is mapped onto polynomial mutation through
     its mean absolute perturbation ``E|delta| = 1 / (eta + 2)``::
@@ -203,12 +204,16 @@ class GA(Optimizer):
             for a, b in zip(kids[::2], kids[1::2], strict=False):
                 if random.random() < self.cxpb:
                     tools.cxSimulatedBinaryBounded(a, b, self.eta_cx, 0.0, 1.0)
-            for kid in kids:
+            track = self._rule is not None
+            mutated = [False] * n
+            for i, kid in enumerate(kids):
                 if random.random() < self.mutpb:
+                    before = kid[:] if track else None
                     tools.mutPolynomialBounded(kid, eta_mut, 0.0, 1.0, indpb)
-        if self._rule is not None:  # parents' fitness, or None where nothing changed
-            self._parent_f = [_key(p) if kid != p else None
-                              for kid, p in zip(kids, chosen, strict=True)]
+                    mutated[i] = track and kid != before
+        if track:  # for the success rule: the parent's fitness where mutation changed a kid
+            self._parent_f = [_key(p) if m else None
+                              for p, m in zip(chosen, mutated, strict=True)]
         return kids
 
     def tell(self, X: np.ndarray, y: np.ndarray) -> None:

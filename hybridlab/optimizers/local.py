@@ -34,20 +34,43 @@ class _Abort(BaseException):
     ``except Exception`` inside scipy can swallow it."""
 
 
+def _stencil(x: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``x + h e_i`` for every axis (``- h`` where ``+ h`` leaves the box)."""
+    steps = np.where(x + h <= 1.0, h, -h)
+    return np.vstack([x, x + np.diag(steps)]), steps
+
+
 def _run_scipy(method: str, x0: np.ndarray, options: dict, asks: queue.Queue,
-               tells: queue.Queue) -> None:
-    """Body of the worker thread.  It holds only the queues, never the optimizer."""
+               tells: queue.Queue, fd_step: float | None) -> None:
+    """Body of the worker thread.  It holds only the queues, never the optimizer.
+
+    With ``fd_step`` (L-BFGS-B) each objective call asks for the point *and* its
+    forward-difference stencil as one batch and returns the value with its gradient: one
+    hand-over per gradient instead of ``dim + 1``, and a batch a process pool can share.
+    """
+
+    def request(X: np.ndarray) -> np.ndarray:
+        asks.put(("x", X))
+        values = tells.get()
+        if values is _ABORT:
+            raise _Abort
+        return values
 
     def fun(x: np.ndarray) -> float:
-        asks.put(("x", np.clip(np.array(x, dtype=float), 0.0, 1.0)))
-        value = tells.get()
-        if value is _ABORT:
-            raise _Abort
-        return value
+        return float(request(np.clip(np.array(x, dtype=float), 0.0, 1.0)[None])[0])
+
+    def fun_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        X, steps = _stencil(np.clip(np.array(x, dtype=float), 0.0, 1.0), fd_step)
+        v = request(X)
+        return float(v[0]), (v[1:] - v[0]) / steps
 
     bounds = Bounds(np.zeros(len(x0)), np.ones(len(x0)))
     try:
-        res = scipy_minimize(fun, x0, method=method, bounds=bounds, options=options)
+        if fd_step is None:
+            res = scipy_minimize(fun, x0, method=method, bounds=bounds, options=options)
+        else:
+            res = scipy_minimize(fun_and_grad, x0, method=method, jac=True, bounds=bounds,
+                                 options=options)
     except _Abort:
         return
     except Exception as exc:  # raised again in the main thread by the next ask()
@@ -57,7 +80,7 @@ def _run_scipy(method: str, x0: np.ndarray, options: dict, asks: queue.Queue,
 
 
 class LocalSearch(Optimizer):
-    """``scipy.optimize.minimize`` on the unit box, one point per ``ask``, with restarts.
+    """``scipy.optimize.minimize`` on the unit box, with restarts.
 
     Parameters
     ----------
@@ -74,6 +97,12 @@ class LocalSearch(Optimizer):
     init_step : float
         Edge of Nelder-Mead's first simplex in unit-box units, at most 0.5 (ignored when
         ``options`` has ``initial_simplex``).  L-BFGS-B and Powell do not use it.
+    batch_gradient : bool
+        L-BFGS-B only: ask for each point together with its forward-difference stencil
+        (``dim + 1`` points, step ``options["eps"]``, default 1e-8) as one batch and hand
+        scipy the value and gradient.  Same evaluations as scipy's own finite differences,
+        but one thread hand-over per gradient, and batches an executor can spread over
+        workers.  ``False``: scipy asks one point at a time.
 
     Attributes
     ----------
@@ -99,7 +128,8 @@ class LocalSearch(Optimizer):
     _worker: threading.Thread | None = None
 
     def __init__(self, method: str = "L-BFGS-B", restarts: bool = True,
-                 options: dict[str, Any] | None = None, init_step: float = 0.05) -> None:
+                 options: dict[str, Any] | None = None, init_step: float = 0.05,
+                 batch_gradient: bool = True) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)} "
                              "(the scipy methods that respect the unit-box bounds)")
@@ -111,6 +141,7 @@ class LocalSearch(Optimizer):
         self.restarts = restarts
         self.options = options
         self.init_step = init_step
+        self.batch_gradient = batch_gradient
 
     def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
               budget: int | None = None) -> None:
@@ -142,7 +173,7 @@ class LocalSearch(Optimizer):
         if self._pending is None:
             raise RuntimeError(f"scipy's {self.method} ended without evaluating a point; "
                                f"check options={self.options!r}")
-        return self._pending[None, :].copy()
+        return self._pending.copy()
 
     def tell(self, X: np.ndarray, y: np.ndarray) -> None:
         super().tell(X, y)
@@ -152,12 +183,13 @@ class LocalSearch(Optimizer):
             self._worst = max(self._worst, float(finite.max()))
         if self._pending is None or y.size == 0:
             return
-        value = float(y[0])
-        self._run_best = min(self._run_best, value)
-        if not np.isfinite(value):
-            value = self._worst if np.isfinite(self._worst) else _BIG
+        if y.size < len(self._pending):  # a trimmed batch: scipy cannot use a part of it
+            self.close()
+            return
+        self._run_best = min(self._run_best, float(y.min()))
+        fill = self._worst if np.isfinite(self._worst) else _BIG
         self._pending = None
-        self._tells.put(value)
+        self._tells.put(np.where(np.isfinite(y), y, fill)[: len(y)])
         self._receive()  # wait for scipy's next point, so stop() knows if it converged
 
     def inject(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -204,11 +236,19 @@ class LocalSearch(Optimizer):
         self._tells: queue.Queue = queue.Queue()
         self._worker = threading.Thread(
             target=_run_scipy, args=(self.method, x0, self._run_options(x0), self._asks,
-                                     self._tells), name="hybridlab-local", daemon=True)
+                                     self._tells, self._fd_step()),
+            name="hybridlab-local", daemon=True)
         self._worker.start()
+
+    def _fd_step(self) -> float | None:
+        if self.method != "L-BFGS-B" or not self.batch_gradient:
+            return None
+        return float((self.options or {}).get("eps", 1e-8))
 
     def _run_options(self, x0: np.ndarray) -> dict[str, Any]:
         opts = dict(self.options or {})
+        if self._fd_step() is not None:
+            opts.pop("eps", None)  # used for our stencil; scipy gets the gradient
         if self.method == "Nelder-Mead" and "initial_simplex" not in opts:
             step = np.where(x0 <= 0.5, self.init_step, -self.init_step)  # stays in the box
             opts["initial_simplex"] = np.vstack([x0, x0 + np.diag(step)])

@@ -21,6 +21,7 @@ from numbers import Real
 
 import numpy as np
 
+from ..schedules import Schedule
 from ._rng import private_rng
 from .base import Optimizer, Population
 
@@ -67,8 +68,10 @@ class PSO(Optimizer):
     w, c1, c2 : float or callable
         Inertia, cognitive and social coefficients (defaults: Clerc's constriction values).
         A callable ``f(progress) -> float`` is a schedule, with ``progress`` the fraction
-        of the budget told so far (0 when the budget is unknown), e.g. inertia decay
-        ``w=lambda t: 0.9 - 0.5 * t``.
+        of the budget told so far (0 when the budget is unknown), read at every step; see
+        :mod:`hybridlab.schedules`.  The classic linearly decreasing inertia of Shi &
+        Eberhart (1998, 1999) is ``PSO(w=Linear(0.9, 0.4), c1=2.0, c2=2.0)``: large
+        inertia explores early, small inertia refines late.
     k, p : int
         Ring only: neighbours per particle (``1 <= k < n_particles``) and Minkowski norm.
     bounds_strategy : str
@@ -84,6 +87,17 @@ class PSO(Optimizer):
     (the driver trims the last batch) updates those particles only.  Failed evaluations
     (``inf``, NaN) never become personal or global bests.
 
+    :meth:`inject` (migrants, locally refined points) follows pagmo's ``fair_replace``:
+    the injected points replace the personal bests of the particles with the worst
+    personal bests that they beat (the best injected point against the worst particle,
+    and so on), so the swarm keeps its size and its best; the swarm best is updated when
+    an injected point is better.  A replaced particle also *moves* to its new personal
+    best (keeping its velocity), unless its position is still out for evaluation (after
+    ``ask``, or before the first ``tell``): then only its memory changes, and the point
+    being evaluated is kept.  Injected points are not counted in ``n_told``; non-finite
+    ones and copies of a personal best are ignored; with more points than particles only
+    the best can enter.
+
     Example
     -------
     >>> import numpy as np
@@ -92,6 +106,10 @@ class PSO(Optimizer):
     >>> r = minimize(p, PSO(n_particles=20, topology="ring"), budget=1000, seed=0)
     >>> r.n_evals, bool(r.y < 1e-3)
     (1000, True)
+    >>> from hybridlab.schedules import Linear
+    >>> r = minimize(p, PSO(w=Linear(0.9, 0.4), c1=2.0, c2=2.0), budget=1000, seed=0)
+    >>> bool(r.y < 1e-3)
+    True
     """
 
     name = "pso"
@@ -123,6 +141,8 @@ class PSO(Optimizer):
                                         and (name == "w" or v >= 0)):
                 raise ValueError(f"{name} must be a finite number{'' if name == 'w' else ' >= 0'}"
                                  f" or a schedule f(progress) -> float, got {v!r}")
+            if isinstance(v, Schedule) and name != "w" and min(v.start, v.end) < 0:
+                raise ValueError(f"{name} schedule must stay >= 0, got {v!r}")
         if self.topology == "ring" and (not _is_int(k) or not 1 <= k < n):
             raise ValueError(f"ring topology needs an integer k with 1 <= k < n_particles "
                              f"({n}), got k={k!r}")
@@ -196,6 +216,45 @@ class PSO(Optimizer):
         if not np.isfinite(s.best_cost):  # nothing finite yet: Star leaves best_pos empty
             s.best_pos = s.pbest_pos.copy()
         self._pending = False
+
+    def inject(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Let points evaluated elsewhere replace the worst personal bests they beat (see
+        Notes).  Not counted in ``n_told``; the swarm keeps ``n_particles`` particles."""
+        super().inject(X, y)
+        X = np.clip(np.asarray(X, dtype=float).reshape(-1, self.dim), 0.0, 1.0)
+        y = np.asarray(y, dtype=float).reshape(-1)
+        s = self._swarm
+        n = s.n_particles
+        ok = np.isfinite(y)
+        X, y = X[ok], y[ok]
+        order = np.argsort(y, kind="stable")
+        X, y = X[order][:n], y[order][:n]
+        # worst personal best first; among equals (e.g. all inf before the first tell),
+        # the last particles, as `init` puts its points first
+        worst = np.lexsort((-np.arange(n), -s.pbest_cost))
+        known = {tuple(row) for row in s.pbest_pos[np.isfinite(s.pbest_cost)]}
+        replaced: list[int] = []
+        j = 0  # next particle to replace
+        for x, v in zip(X, y, strict=True):
+            if j == n or not v < s.pbest_cost[worst[j]]:
+                break  # the rest of the injected are worse, the rest of the swarm better
+            if tuple(x) in known:
+                continue
+            known.add(tuple(x))
+            i = worst[j]
+            s.pbest_pos[i], s.pbest_cost[i] = x, v
+            replaced.append(i)
+            j += 1
+        if not replaced:
+            return
+        if not self._pending:  # positions evaluated: the replaced particles move there
+            s.position[replaced] = s.pbest_pos[replaced]
+            s.current_cost[replaced] = s.pbest_cost[replaced]
+        with self._private_rng:
+            if self.topology == "ring":
+                s.best_pos, s.best_cost = self._topology.compute_gbest(s, p=self.p, k=self.k)
+            else:
+                s.best_pos, s.best_cost = self._topology.compute_gbest(s)
 
     def stop(self) -> bool:
         """True when the swarm has collapsed to a point and stopped moving."""
