@@ -12,7 +12,7 @@ budget, evaluations, failures, seeding and history.
 
 from .config import quick, scaled
 from .driver import EvaluationError, Progress, minimize
-from .hybrid import Adaptive, Islands, Memetic, Portfolio, Sequential
+from .hybrid import Adaptive, Islands, Memetic, Portfolio, Sequential, default
 from .optimizers import (
     GA,
     PSO,
@@ -53,6 +53,7 @@ __all__ = [
     "Result",
     "Sequential",
     "Space",
+    "default",
     "make",
     "minimize",
     "quick",

@@ -98,7 +98,8 @@ class Penalty:
         (lowest fitness) of each of the last ``k`` batches was infeasible, multiply the
         weight by ``beta1``; if all were feasible, divide it by ``beta2``; otherwise keep
         it.  After a change the window starts afresh, so the weight moves at most once
-        every ``k`` batches.  ``reset`` restores the initial weight.
+        every ``k`` batches, and stays within ``1e-6`` to ``1e6`` times its initial value.
+        ``reset`` restores the initial weight.
     k : int
         Window of batches (generations, swarm steps) the adaptive rule looks at.
     beta1, beta2 : float
@@ -145,10 +146,10 @@ class Penalty:
             self._best_feasible.append(bool(violation[int(np.argmin(fit))] <= 0))
             if len(self._best_feasible) == self.k:
                 if not any(self._best_feasible):
-                    self.weight *= self.beta1
+                    self.weight = min(self.weight * self.beta1, 1e6 * self.weight0)
                     self._best_feasible.clear()
                 elif all(self._best_feasible):
-                    self.weight /= self.beta2
+                    self.weight = max(self.weight / self.beta2, 1e-6 * self.weight0)
                     self._best_feasible.clear()
         return fit
 

@@ -17,10 +17,12 @@ registry name does.
 
 from .adaptive import Adaptive
 from .composite import Composite
+from .default import default
 from .islands import Islands
 from .memetic import Memetic
 from .portfolio import Portfolio
 from .sequential import Sequential
 from .spec import parse
 
-__all__ = ["Adaptive", "Composite", "Islands", "Memetic", "Portfolio", "Sequential", "parse"]
+__all__ = ["Adaptive", "Composite", "Islands", "Memetic", "Portfolio", "Sequential", "default",
+           "parse"]

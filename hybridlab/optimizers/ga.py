@@ -94,8 +94,9 @@ class GA(Optimizer):
     *Injection* (:meth:`inject`, e.g. migrants or locally refined points) is pagmo's
     ``fair_replace``: the injected points replace the worst parents they beat, so the
     parents keep their size (``pop_size``) and their best member; injected points worse
-    than every parent, non-finite ones, and copies of a parent change nothing (they
-    still join :attr:`population`).  Before the first generation is told, injected points
+    than every parent and non-finite ones change nothing (all still join
+    :attr:`population`); a copy of a parent with a better value re-scores that parent
+    (Baldwinian learning).  Before the first generation is told, injected points
     take the place of not-yet-asked random individuals of the initial population (so no
     evaluation is spent on a point that is already known; individuals handed in by
     ``init`` are kept), and compete with the initial population when it is told.
@@ -171,7 +172,7 @@ class GA(Optimizer):
         self._parents: list[_Individual] = []
         rule = self.eta_mut
         self._rule = copy.deepcopy(rule).reset() if isinstance(rule, SuccessRule) else None
-        self._parent_f: list[float] = []  # fitness of each offspring's parent (rule only)
+        self._parent_f: list[float | None] = []  # for the rule: see _breed
 
     @property
     def eta_mut_(self) -> float:
@@ -248,22 +249,23 @@ class GA(Optimizer):
         X = np.clip(np.asarray(X, dtype=float).reshape(-1, self.dim), 0.0, 1.0)
         y = np.asarray(y, dtype=float).reshape(-1)
         n = int(self.pop_size)
-        seen = {tuple(ind) for ind in self._parents}
+        resident = {tuple(ind): ind for ind in self._parents}
         new: list[_Individual] = []
         for i in np.argsort(y, kind="stable"):
-            if not math.isfinite(y[i]) or len(new) == n:
-                break  # sorted: the rest are worse (NaN sorts last)
-            ind = _Individual(X[i].tolist())
-            if tuple(ind) in seen:
-                continue
-            seen.add(tuple(ind))
-            ind.fitness.values = (float(y[i]),)
-            new.append(ind)
-        if not new:
-            return
+            if not math.isfinite(y[i]):
+                break  # sorted: the rest are not finite either
+            genes = tuple(X[i].tolist())
+            if genes in resident:  # a parent re-scored (Baldwinian learning)
+                ind = resident[genes]
+                if y[i] < _key(ind):
+                    ind.fitness.values = (float(y[i]),)
+            elif len(new) < n:
+                ind = resident[genes] = _Individual(genes)
+                ind.fitness.values = (float(y[i]),)
+                new.append(ind)
         # residents first: on ties they stay
         self._parents = sorted(self._parents + new, key=_key)[:n]
-        if self._initial and self._n_fill:  # skip random individuals not asked yet
+        if new and self._initial and self._n_fill:  # skip random individuals not asked yet
             drop = min(self._n_fill, len(new))
             self._pending = self._pending[: len(self._pending) - drop]
             self._n_fill -= drop

@@ -95,8 +95,8 @@ class PSO(Optimizer):
     best (keeping its velocity), unless its position is still out for evaluation (after
     ``ask``, or before the first ``tell``): then only its memory changes, and the point
     being evaluated is kept.  Injected points are not counted in ``n_told``; non-finite
-    ones and copies of a personal best are ignored; with more points than particles only
-    the best can enter.
+    ones are ignored; a copy of a personal best with a better value re-scores it
+    (Baldwinian learning); with more points than particles only the best can enter.
 
     Example
     -------
@@ -229,27 +229,34 @@ class PSO(Optimizer):
         X, y = X[ok], y[ok]
         order = np.argsort(y, kind="stable")
         X, y = X[order][:n], y[order][:n]
-        # worst personal best first; among equals (e.g. all inf before the first tell),
-        # the last particles, as `init` puts its points first
-        worst = np.lexsort((-np.arange(n), -s.pbest_cost))
-        known = {tuple(row) for row in s.pbest_pos[np.isfinite(s.pbest_cost)]}
-        replaced: list[int] = []
-        j = 0  # next particle to replace
+        # worst personal best first (lexsort below); among equals (e.g. all inf before the
+        # first tell) the last particles, as `init` puts its points first
+        pbest_pos, pbest_cost = s.pbest_pos.copy(), s.pbest_cost.copy()  # best_pos may be a view
+        known = {tuple(row): i for i, row in enumerate(pbest_pos.tolist())
+                 if np.isfinite(pbest_cost[i])}
+        fresh = []
         for x, v in zip(X, y, strict=True):
-            if j == n or not v < s.pbest_cost[worst[j]]:
+            i = known.get(tuple(x.tolist()))
+            if i is None:
+                fresh.append((x, v))
+            elif v < pbest_cost[i]:  # a personal best re-scored (Baldwinian learning)
+                pbest_cost[i] = v
+        changed = bool(len(fresh) < len(y))
+        worst = np.lexsort((-np.arange(n), -pbest_cost))
+        replaced: list[int] = []
+        for x, v in fresh:  # best first: the j-th best point against the j-th worst particle
+            j = len(replaced)
+            if j == n or not v < pbest_cost[worst[j]]:
                 break  # the rest of the injected are worse, the rest of the swarm better
-            if tuple(x) in known:
-                continue
-            known.add(tuple(x))
-            i = worst[j]
-            s.pbest_pos[i], s.pbest_cost[i] = x, v
-            replaced.append(i)
-            j += 1
-        if not replaced:
+            pbest_pos[worst[j]], pbest_cost[worst[j]] = x, v
+            replaced.append(int(worst[j]))
+        if not (replaced or changed):
             return
+        s.pbest_pos, s.pbest_cost = pbest_pos, pbest_cost
         if not self._pending:  # positions evaluated: the replaced particles move there
-            s.position[replaced] = s.pbest_pos[replaced]
-            s.current_cost[replaced] = s.pbest_cost[replaced]
+            position, current = s.position.copy(), s.current_cost.copy()
+            position[replaced], current[replaced] = pbest_pos[replaced], pbest_cost[replaced]
+            s.position, s.current_cost = position, current
         with self._private_rng:
             if self.topology == "ring":
                 s.best_pos, s.best_cost = self._topology.compute_gbest(s, p=self.p, k=self.k)
