@@ -58,7 +58,7 @@ class Schedule:
         raise NotImplementedError
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Constant(Schedule):
     """The same value throughout.
 
@@ -83,7 +83,7 @@ class Constant(Schedule):
         return self.value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Linear(Schedule):
     """Straight line from ``start`` (progress 0) to ``end`` (progress 1).
 
@@ -103,7 +103,7 @@ class Linear(Schedule):
         return (1.0 - t) * self.start + t * self.end  # exact at both ends
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Exponential(Schedule):
     """Geometric interpolation ``start * (end / start) ** progress`` (both > 0): equal
     *ratios* per unit of progress, the natural schedule for step sizes and learning rates.
@@ -129,7 +129,7 @@ class Exponential(Schedule):
         return self.start * (self.end / self.start) ** t
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Cosine(Schedule):
     """Half-cosine annealing from ``start`` to ``end``: flat at both ends, steepest in the
     middle (as in SGDR's learning-rate schedule, without restarts).

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hybridlab import PSO, Population, Problem, Space, minimize
+from hybridlab.schedules import Linear
 
 
 def sphere(x: np.ndarray) -> float:
@@ -174,3 +175,139 @@ def test_constant_schedule_equals_constant() -> None:
     a = minimize(sphere_problem(3), PSO(w=0.6, c1=lambda t: 1.5), budget=300, seed=4)
     b = minimize(sphere_problem(3), PSO(w=lambda t: 0.6, c1=1.5), budget=300, seed=4)
     assert a.matches(b)
+
+
+# --- inertia decay (Shi & Eberhart) ----------------------------------------------------
+
+def test_linear_inertia_decay_is_used_at_every_step() -> None:
+    w = Linear(0.9, 0.4)
+    opt = PSO(n_particles=10, w=w, c1=2.0, c2=2.0)
+    opt.start(3, np.random.default_rng(0), budget=200)
+    used = []
+    for _ in range(20):
+        X = opt.ask()
+        used.append((opt.n_told, opt._swarm.options["w"]))
+        opt.tell(X, np.sum((X - 0.5) ** 2, axis=1))
+    assert used[1] == (10, pytest.approx(0.9 - 0.5 * 10 / 200))
+    assert all(v == pytest.approx(w(n / 200)) for n, v in used[1:])
+    ws = [v for _, v in used[1:]]
+    assert ws == sorted(ws, reverse=True) and ws[0] < 0.9 and ws[-1] == pytest.approx(0.425)
+    assert opt._swarm.options["c1"] == 2.0 == opt._swarm.options["c2"]
+
+
+def test_linear_inertia_decay_converges_and_repeats() -> None:
+    kw = {"w": Linear(0.9, 0.4), "c1": 2.0, "c2": 2.0}
+    a = minimize(sphere_problem(5), PSO(**kw), budget=3000, seed=0)
+    b = minimize(sphere_problem(5), PSO(**kw), budget=3000, seed=0)
+    assert a.matches(b) and a.n_evals == 3000
+    assert a.y < 1e-3
+
+
+def test_negative_coefficient_schedule_is_rejected() -> None:
+    with pytest.raises(ValueError, match="c1 schedule must stay >= 0"):
+        PSO(c1=Linear(2.0, -0.5))
+    PSO(w=Linear(0.9, -0.1))  # a negative inertia is allowed, as for numbers
+
+
+# --- inject ------------------------------------------------------------------------------
+
+def told_pso(n: int = 6, topology: str = "star") -> tuple[PSO, np.ndarray]:
+    opt = PSO(n_particles=n, topology=topology, k=2)
+    opt.start(2, np.random.default_rng(0), budget=1000)
+    X = opt.ask()
+    opt.tell(X, 10.0 + np.arange(n))  # particle i has personal best 10 + i
+    return opt, X
+
+
+@pytest.mark.parametrize("topology", ["star", "ring"])
+def test_inject_replaces_the_worst_particles(topology: str) -> None:
+    opt, X = told_pso(topology=topology)
+    s = opt._swarm
+    V = s.velocity.copy()
+    Xi = np.array([[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]])
+    opt.inject(Xi, np.array([12.5, 1.0, 99.0]))  # 1.0 beats all; 12.5 beats 13..15; 99 none
+    assert s.n_particles == 6 and opt.n_told == 6
+    np.testing.assert_array_equal(s.pbest_cost, [10, 11, 12, 13, 12.5, 1.0])
+    np.testing.assert_array_equal(s.pbest_pos[5], Xi[1])  # best point -> worst particle
+    np.testing.assert_array_equal(s.pbest_pos[4], Xi[0])
+    np.testing.assert_array_equal(s.pbest_pos[:4], X[:4])  # the best particles kept
+    np.testing.assert_array_equal(s.position[4:], Xi[[0, 1]])  # they move there
+    np.testing.assert_array_equal(s.velocity, V)
+    assert s.best_cost == 1.0
+    if topology == "star":
+        np.testing.assert_array_equal(s.best_pos, Xi[1])
+    assert opt.ask().shape == (6, 2)
+
+
+def test_inject_keeps_swarm_best_when_worse() -> None:
+    opt, X = told_pso()
+    s = opt._swarm
+    opt.inject(np.array([[0.4, 0.4]]), np.array([14.5]))
+    assert s.pbest_cost[5] == 14.5 and s.best_cost == 10.0
+    np.testing.assert_array_equal(s.best_pos, X[0])
+
+
+def test_inject_more_points_than_particles_keeps_the_best() -> None:
+    opt, _ = told_pso(n=4)
+    Xi = np.random.default_rng(3).random((9, 2))
+    yi = np.arange(9.0)[::-1]  # 8, 7, ..., 0
+    opt.inject(Xi, yi)
+    s = opt._swarm
+    assert sorted(s.pbest_cost) == [0.0, 1.0, 2.0, 3.0] and s.n_particles == 4
+    assert s.best_cost == 0.0 and opt.n_told == 4
+    assert len(opt.population) == 4 + 9
+
+
+def test_inject_ignores_empty_non_finite_and_rescores_copies() -> None:
+    opt, X = told_pso()
+    s = opt._swarm
+    before = s.pbest_cost.copy()
+    opt.inject(np.empty((0, 2)), np.empty(0))
+    opt.inject(np.array([[0.3, 0.3], [0.4, 0.4]]), np.array([np.nan, np.inf]))
+    np.testing.assert_array_equal(s.pbest_cost, before)
+    opt.inject(X[[3, 3]], np.array([0.5, 0.5]))  # a copy of particle 3's best, twice
+    np.testing.assert_array_equal(s.pbest_cost, [10, 11, 12, 0.5, 14, 15])
+    assert s.best_cost == 0.5
+
+
+def test_inject_before_the_first_tell_sets_memory_not_positions() -> None:
+    opt = PSO(n_particles=5)
+    opt.start(2, np.random.default_rng(0), budget=100)
+    Xi = np.array([[0.5, 0.5], [0.25, 0.75]])
+    opt.inject(Xi, np.array([2.0, 1.0]))
+    s = opt._swarm
+    np.testing.assert_array_equal(s.pbest_cost, [np.inf, np.inf, np.inf, 2.0, 1.0])
+    assert s.best_cost == 1.0
+    X = opt.ask()  # the initial points are still evaluated, none of the injected
+    assert not any((X == x).all(axis=1).any() for x in Xi)
+    opt.tell(X, np.array([5.0, 0.5, 5.0, 5.0, 5.0]))
+    np.testing.assert_array_equal(s.pbest_cost, [5.0, 0.5, 5.0, 2.0, 1.0])
+    assert s.best_cost == 0.5 and opt.n_told == 5
+
+
+class MigrantPSO(PSO):
+    """Receives a fixed migrant after every tell, as an island would."""
+
+    def tell(self, X: np.ndarray, y: np.ndarray) -> None:
+        super().tell(X, y)
+        self.inject(np.full((1, self.dim), 0.5), np.zeros(1))  # the optimum of the sphere
+
+
+def test_runs_with_injection_keep_exact_budget_and_determinism() -> None:
+    a = minimize(sphere_problem(4), MigrantPSO(n_particles=12), budget=301, seed=2)
+    b = minimize(sphere_problem(4), MigrantPSO(n_particles=12), budget=301, seed=2)
+    assert a.n_evals == 301 == len(a.history) and a.matches(b)
+    opt = MigrantPSO(n_particles=12)
+    minimize(sphere_problem(4), opt, budget=301, seed=2)
+    assert opt.n_told == 301 and opt._swarm.n_particles == 12
+    assert opt._swarm.best_cost == 0.0
+    assert a.y < minimize(sphere_problem(4), PSO(n_particles=12), budget=301, seed=2).y
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import hybridlab.optimizers.pso as pso_module
+
+    result = doctest.testmod(pso_module)
+    assert result.attempted >= 5 and result.failed == 0

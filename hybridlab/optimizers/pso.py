@@ -225,32 +225,31 @@ class PSO(Optimizer):
         y = np.asarray(y, dtype=float).reshape(-1)
         s = self._swarm
         n = s.n_particles
-        ok = np.isfinite(y)
-        X, y = X[ok], y[ok]
         order = np.argsort(y, kind="stable")
-        X, y = X[order][:n], y[order][:n]
-        # worst personal best first (lexsort below); among equals (e.g. all inf before the
-        # first tell) the last particles, as `init` puts its points first
+        order = order[np.isfinite(y[order])]  # best first, non-finite dropped
         pbest_pos, pbest_cost = s.pbest_pos.copy(), s.pbest_cost.copy()  # best_pos may be a view
         known = {tuple(row): i for i, row in enumerate(pbest_pos.tolist())
                  if np.isfinite(pbest_cost[i])}
-        fresh = []
-        for x, v in zip(X, y, strict=True):
-            i = known.get(tuple(x.tolist()))
+        fresh, rescored = [], False
+        for k in order:
+            key = tuple(X[k].tolist())
+            i = known.get(key)
             if i is None:
-                fresh.append((x, v))
-            elif v < pbest_cost[i]:  # a personal best re-scored (Baldwinian learning)
-                pbest_cost[i] = v
-        changed = bool(len(fresh) < len(y))
+                known[key] = -1  # later copies of this point are ignored
+                fresh.append(k)
+            elif i >= 0 and y[k] < pbest_cost[i]:  # re-scored (Baldwinian learning)
+                pbest_cost[i], rescored = y[k], True
+        # worst personal best first; among equals (e.g. all inf before the first tell) the
+        # last particles, as `init` puts its points first
         worst = np.lexsort((-np.arange(n), -pbest_cost))
         replaced: list[int] = []
-        for x, v in fresh:  # best first: the j-th best point against the j-th worst particle
+        for k in fresh:  # best first: the j-th best point against the j-th worst particle
             j = len(replaced)
-            if j == n or not v < pbest_cost[worst[j]]:
+            if j == n or not y[k] < pbest_cost[worst[j]]:
                 break  # the rest of the injected are worse, the rest of the swarm better
-            pbest_pos[worst[j]], pbest_cost[worst[j]] = x, v
+            pbest_pos[worst[j]], pbest_cost[worst[j]] = X[k], y[k]
             replaced.append(int(worst[j]))
-        if not (replaced or changed):
+        if not (replaced or rescored):
             return
         s.pbest_pos, s.pbest_cost = pbest_pos, pbest_cost
         if not self._pending:  # positions evaluated: the replaced particles move there
