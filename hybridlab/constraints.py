@@ -1,24 +1,21 @@
 """Constraint handling: how violations ``max(0, g(x))`` turn into the fitness an
 optimizer is told.  Handling is a choice of the problem, not of the optimizer.
 
-``g(x) <= 0`` is feasible; an equality ``h(x) = 0`` becomes ``|h(x)| - tol <= 0`` with
-:func:`equality`.  Handlers: :class:`Penalty` (static or adaptive),
-:class:`Repair` (projection, rounding), :class:`FeasibilityRules` (Deb) and
-:class:`EpsilonConstraint` (Takahama & Sakai).  Whatever the handler, ``Result`` reports
-the best truly *feasible* point and each constraint's violation.
+``g(x) <= 0`` is feasible; :func:`equality` turns ``h(x) = 0`` into ``|h(x)| - tol <= 0``.
+Handlers: :class:`Penalty` (static or adaptive), :class:`Repair`, :class:`FeasibilityRules`
+and :class:`EpsilonConstraint`.  Whatever the handler, ``Result`` reports the best truly
+*feasible* point and each constraint's violation.
 
 A handler has ``reset(budget)`` (called at the start of a run) and
-``fitness(y, violation, ok) -> ndarray``, called once per evaluated batch, where
-``violation`` is each point's total violation and ``ok`` marks evaluations that succeeded
-(failed ones get ``+inf``; the driver then tells the worst finite value instead).
-A handler may also have ``prepare(X, values, space) -> (X_eval, values_eval, X_tell)``,
-called before evaluation (repair: evaluate a repaired point, and tell the optimizer either
-the repaired point -- Lamarckian -- or the original one -- Baldwinian).
+``fitness(y, violation, ok) -> ndarray``, called once per evaluated batch with each
+point's total violation; ``ok`` marks evaluations that succeeded (failed ones get ``+inf``;
+the driver then tells the worst finite value).  It may also have ``prepare(X, values,
+space) -> (X_eval, values_eval, X_tell)``, called before evaluation (repair: evaluate a
+repaired point, tell the optimizer the repaired point -- Lamarckian -- or its own).
 
-Stateful handlers (adaptive penalty, feasibility rules, ε-constraint) transform each
-batch with what they know *now*; values told earlier are not re-scored, so an optimizer
-that keeps old fitness values (GA elites, PSO personal bests) compares numbers made under
-slightly different rules.  Each handler's Notes say what this costs.
+Stateful handlers score each batch with what they know *now*; values told earlier are
+never re-scored, so optimizers that keep old values (GA elites, PSO personal bests)
+compare numbers made under different rules.  Each handler's Notes say what this costs.
 
 Example
 -------
@@ -48,23 +45,22 @@ __all__ = ["EpsilonConstraint", "Equality", "FeasibilityRules", "Penalty", "Repa
            "equality"]
 
 
-def _positive(name: str, v: Any, low: float = 0.0) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float | np.number) \
-            or not math.isfinite(v) or v <= low:
-        raise ValueError(f"{name} must be a finite number > {low:g}, got {v!r}")
+def _number(name: str, v: Any, low: float = 0.0, strict: bool = True) -> float:
+    bad = isinstance(v, bool) or not isinstance(v, int | float | np.number) \
+        or not math.isfinite(v) or (v <= low if strict else v < low)
+    if bad:
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} "
+                         f"{low:g}, got {v!r}")
     return float(v)
 
 
 class Equality:
-    """The constraint ``|h(x)| - tol <= 0`` for an equality ``h(x) = 0`` (picklable when
-    ``h`` is).  Build it with :func:`equality`."""
+    """The constraint ``|h(x)| - tol <= 0`` (picklable when ``h`` is); see :func:`equality`."""
 
     def __init__(self, h: Callable[[Any], float], tol: float = 1e-4) -> None:
         if not callable(h):
             raise ValueError(f"equality needs a callable h(x), got {h!r}")
-        if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 <= tol < math.inf:
-            raise ValueError(f"equality tol must be a finite number >= 0, got {tol!r}")
-        self.h, self.tol = h, float(tol)
+        self.h, self.tol = h, _number("equality tol", tol, strict=False)
 
     def __call__(self, x: Any) -> float:
         return abs(float(self.h(x))) - self.tol
@@ -91,15 +87,14 @@ class Penalty:
     Parameters
     ----------
     weight : float
-        (Initial) multiplier of the total violation; choose it large against the
-        objective's scale so that infeasible points do not look better than feasible ones.
+        (Initial) multiplier of the total violation; large against the objective's scale.
     adaptive : bool
         Adapt the weight after each batch (Bean & Hadj-Alouane, 1992): if the best point
         (lowest fitness) of each of the last ``k`` batches was infeasible, multiply the
-        weight by ``beta1``; if all were feasible, divide it by ``beta2``; otherwise keep
-        it.  After a change the window starts afresh, so the weight moves at most once
-        every ``k`` batches, and stays within ``1e-6`` to ``1e6`` times its initial value.
-        ``reset`` restores the initial weight.
+        weight by ``beta1``; if all were feasible, divide it by ``beta2``; else keep it.
+        After a change the window starts afresh (one change per ``k`` batches at most);
+        the weight stays within 1e-6..1e6 times its initial value.  ``weight`` is the
+        current weight, ``weight0`` the initial one, which ``reset`` restores.
     k : int
         Window of batches (generations, swarm steps) the adaptive rule looks at.
     beta1, beta2 : float
@@ -107,12 +102,12 @@ class Penalty:
 
     Notes
     -----
-    An adaptive weight makes old fitness values stale: a GA elite scored under a smaller
-    weight keeps its score.  The driver still reports the best *feasible* point.
+    Adapting makes old values stale (a GA elite keeps the score it got under an older
+    weight).
+    Suited to population methods; a local search sees its landscape move.
 
     Example
     -------
-    >>> import numpy as np
     >>> pen = Penalty(10.0, adaptive=True, k=2)
     >>> pen.reset(100)
     >>> for _ in range(2):                      # best point infeasible twice
@@ -123,11 +118,11 @@ class Penalty:
 
     def __init__(self, weight: float = 1e6, adaptive: bool = False, k: int = 5,
                  beta1: float = 2.0, beta2: float = 1.5) -> None:
-        self.weight0 = _positive("Penalty weight", weight)
-        if isinstance(k, bool) or int(k) != k or k < 1:
+        self.weight0 = _number("Penalty weight", weight)
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
             raise ValueError(f"Penalty k must be an integer >= 1 (batches), got {k!r}")
-        self.beta1 = _positive("Penalty beta1", beta1, 1.0)
-        self.beta2 = _positive("Penalty beta2", beta2, 1.0)
+        self.beta1 = _number("Penalty beta1", beta1, 1.0)
+        self.beta2 = _number("Penalty beta2", beta2, 1.0)
         if self.beta1 == self.beta2:
             raise ValueError("Penalty beta1 and beta2 must differ (equal factors can cycle); "
                              "e.g. beta1=2.0, beta2=1.5")
@@ -137,27 +132,22 @@ class Penalty:
     def reset(self, budget: int | None = None) -> None:
         """Restore the initial weight and forget the window."""
         self.weight = self.weight0
-        self._best_feasible: deque[bool] = deque(maxlen=self.k)
+        self._window: deque[bool] = deque(maxlen=self.k)  # was each batch's best feasible?
 
     def fitness(self, y: np.ndarray, violation: np.ndarray, ok: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", over="ignore"):
             fit = np.where(ok, y + self.weight * violation, np.inf)
         if self.adaptive and np.isfinite(fit).any():
-            self._best_feasible.append(bool(violation[int(np.argmin(fit))] <= 0))
-            if len(self._best_feasible) == self.k:
-                if not any(self._best_feasible):
-                    self.weight = min(self.weight * self.beta1, 1e6 * self.weight0)
-                    self._best_feasible.clear()
-                elif all(self._best_feasible):
-                    self.weight = max(self.weight / self.beta2, 1e-6 * self.weight0)
-                    self._best_feasible.clear()
+            self._window.append(bool(violation[int(np.argmin(fit))] <= 0))
+            if len(self._window) == self.k and len(set(self._window)) == 1:
+                w = self.weight / self.beta2 if self._window[0] else self.weight * self.beta1
+                self.weight = min(max(w, 1e-6 * self.weight0), 1e6 * self.weight0)
+                self._window.clear()
         return fit
 
     def __repr__(self) -> str:
-        if not self.adaptive:
-            return f"Penalty(weight={self.weight0:g})"
-        return (f"Penalty(weight={self.weight0:g}, adaptive=True, k={self.k}, "
-                f"beta1={self.beta1:g}, beta2={self.beta2:g})")
+        extra = f", adaptive=True, k={self.k}, beta1={self.beta1:g}, beta2={self.beta2:g}"
+        return f"Penalty(weight={self.weight0:g}{extra if self.adaptive else ''})"
 
 
 class Repair:
@@ -167,8 +157,8 @@ class Repair:
     ----------
     fn : callable
         Maps one user value (a 1-d array for real spaces, a dict otherwise) to a
-        (hopefully) feasible user value.  The result is clipped into the space's bounds
-        (integers rounded) before it is evaluated.
+        (hopefully) feasible one.  The result is clipped into the space's bounds (integers
+        rounded) and re-encoded before it is evaluated.
     lamarckian : bool
         True: the optimizer is told the repaired point (it learns the repair).  False
         (Baldwinian): it is told its own point with the repaired point's fitness.  The
@@ -178,19 +168,16 @@ class Repair:
 
     Notes
     -----
-    Lamarckian write-back only changes what an optimizer *keeps* if it uses the points it
-    is told: PSO positions and every optimizer's ``population`` do; the GA's working
-    population and scipy's loop keep their own points.
+    Lamarckian write-back changes what an optimizer *keeps* only if it uses the points it
+    is told: PSO positions and every ``population`` do; the GA's working population and
+    scipy's loop keep their own points.
 
     Example
     -------
-    >>> import numpy as np
     >>> from hybridlab import Problem, Space, minimize
-    >>> def onto_simplex(x):                    # enforce x0 + x1 >= 1 by scaling up
-    ...     s = x.sum()
-    ...     return x / s if 0 < s < 1 else x
+    >>> scale_up = lambda x: x / x.sum() if 0 < x.sum() < 1 else x   # x0 + x1 >= 1
     >>> p = Problem(lambda x: float(x @ x), Space.box(2, 0, 1),
-    ...             constraints=[lambda x: 1 - x.sum()], handler=Repair(onto_simplex))
+    ...             constraints=[lambda x: 1 - x.sum()], handler=Repair(scale_up))
     >>> r = minimize(p, "pso", budget=600, seed=0)
     >>> bool(r.feasible), round(r.y, 2)
     (True, 0.5)
@@ -201,27 +188,26 @@ class Repair:
         if not callable(fn):
             raise ValueError(f"Repair needs a callable fn(value) -> value, got {fn!r}")
         self.fn, self.lamarckian = fn, bool(lamarckian)
-        self._penalty = Penalty(weight)
+        self._penalty = Penalty(_number("Repair weight", weight))
 
     def reset(self, budget: int | None = None) -> None:
         """Nothing to forget."""
 
     def prepare(self, X: np.ndarray, values: Any, space: Space) -> tuple[np.ndarray, Any,
                                                                         np.ndarray]:
-        """Repair each decoded value; return (evaluated unit points, their values,
-        the unit points to tell the optimizer)."""
+        """Repair each value: (evaluated unit points, their values, points to tell)."""
         try:
             if space.is_real:
-                lo = np.array([d.low for d in space.dims.values()])
-                hi = np.array([d.high for d in space.dims.values()])
+                lo, hi = (np.array([getattr(d, a) for d in space.dims.values()])
+                          for a in ("low", "high"))
                 fixed = np.array([np.asarray(self.fn(v.copy()), dtype=float) for v in values])
                 fixed = np.clip(fixed.reshape(X.shape), lo, hi)
             else:
                 fixed = [_clip_dict(space, self.fn(dict(v))) for v in values]
             X_eval = space.encode_batch(fixed)
         except Exception as exc:
-            raise ValueError(f"Repair fn {getattr(self.fn, '__name__', self.fn)!r} must "
-                             f"return a value of the space (same names or length): "
+            raise ValueError(f"Repair fn {getattr(self.fn, '__name__', self.fn)!r} failed or "
+                             f"returned no value of the space (same names or length): "
                              f"{exc}") from exc
         return X_eval, fixed, (X_eval if self.lamarckian else X)
 
@@ -230,12 +216,10 @@ class Repair:
 
     def __repr__(self) -> str:
         name = getattr(self.fn, "__name__", repr(self.fn))
-        return (f"Repair({name}, lamarckian={self.lamarckian}, "
-                f"weight={self._penalty.weight0:g})")
+        return f"Repair({name}, lamarckian={self.lamarckian}, weight={self._penalty.weight0:g})"
 
 
 def _clip_dict(space: Space, value: dict) -> dict:
-    """Clip a dict value into the space's bounds; round integers."""
     out = dict(value)
     for name, d in space.dims.items():
         if name in out and isinstance(d, Real):
@@ -246,25 +230,23 @@ def _clip_dict(space: Space, value: dict) -> dict:
 
 
 class FeasibilityRules:
-    """Deb's feasibility rules (2000) as a fitness transform.
+    """Deb's feasibility rules (2000) as a fitness transform; no weight to tune.
 
-    Feasible beats infeasible, feasible points are ordered by objective and infeasible
-    ones by total violation: a feasible point is told ``y``, an infeasible one
-    ``base + violation``, where ``base`` is the largest objective value seen so far in the
-    run (this batch included, feasible or not).  ``base`` is at least the worst feasible
-    value, so every infeasible point ranks after every feasible point seen so far, and it
-    only grows, so infeasible points stay comparable across batches.  No weight to tune.
+    Feasible beats infeasible, feasible points are ordered by objective, infeasible ones by
+    total violation: a feasible point is told ``y``, an infeasible one ``base + violation``
+    with ``base`` the largest objective value seen in the run (this batch included,
+    feasible or not).  ``base`` >= the worst feasible value, so every infeasible point ranks
+    after every feasible one seen so far; it only grows, so infeasible points stay
+    comparable across batches, even before anything is feasible.
 
     Notes
     -----
-    The transform is stateful.  A point told ``base + v`` earlier keeps that value; a
-    feasible point found *later* with a new record-high objective (above the old ``base``)
-    can rank after it.  After the first batches ``base`` rarely moves, so this is rare.
-    Gradient-based local search sees a jump at the feasibility boundary.
+    Stateful: a point told ``base + v`` keeps that value, so a feasible point found later
+    with a record-high objective (above the old ``base``) can rank after it.  ``base``
+    rarely moves after the first batch.  Local search sees a jump at the boundary.
 
     Example
     -------
-    >>> import numpy as np
     >>> h = FeasibilityRules()
     >>> h.reset(100)
     >>> h.fitness(np.array([3.0, 1.0, 0.0, 0.0]), np.array([0.0, 0.0, 2.0, 1.0]),
@@ -287,9 +269,7 @@ class FeasibilityRules:
         if good.any():
             self.base = max(self.base, float(y[good].max()))
         base = self.base if math.isfinite(self.base) else 0.0
-        with np.errstate(invalid="ignore"):
-            fit = np.where(violation <= self._eps(), y, base + violation)
-        return np.where(ok, fit, np.inf)
+        return np.where(ok, np.where(violation <= self._eps(), y, base + violation), np.inf)
 
     def __repr__(self) -> str:
         return "FeasibilityRules()"
@@ -298,16 +278,16 @@ class FeasibilityRules:
 class EpsilonConstraint(FeasibilityRules):
     """ε-constraint relaxation (Takahama & Sakai, 2006).
 
-    Points with total violation ``<= ε(t)`` count as feasible (told ``y``); the others are
-    ordered by violation after them, as in :class:`FeasibilityRules`.  With
-    ``t = evaluations so far / budget``, ``ε(t) = eps0 * (1 - t / until) ** decay`` for
-    ``t < until`` and ``0`` afterwards, so the run ends under Deb's exact rules.
+    Points with total violation ``<= ε(t)`` count as feasible (told ``y``); the others rank
+    after them by violation, as in :class:`FeasibilityRules`.  With ``t`` = evaluations so
+    far / budget, ``ε(t) = eps0 * (1 - t / until) ** decay`` for ``t < until`` and 0 after,
+    so the run ends under Deb's exact rules.
 
     Parameters
     ----------
     eps0 : float or None
-        Initial ε (>= 0).  ``None`` takes it from the first batch: the violation of its
-        point at the 20 % quantile (Takahama & Sakai's ``θ = 0.2 N``).
+        Initial ε (>= 0).  ``None`` takes it from the first batch: the 20 % quantile of its
+        violations (Takahama & Sakai's ``θ = 0.2 N``).
     decay : float
         Exponent ``cp`` of the schedule (> 0; larger shrinks ε faster at first).
     until : float
@@ -315,13 +295,14 @@ class EpsilonConstraint(FeasibilityRules):
 
     Notes
     -----
-    ``ε`` follows the evaluations counted by :meth:`fitness` since the last ``reset``;
-    with ``budget=None`` it stays ``eps0``.  Points relaxed to feasible are still reported
-    infeasible in ``Result`` (which only counts violation 0 as feasible).
+    ε follows the evaluations counted by :meth:`fitness` since ``reset(budget)`` (with
+    ``budget=None`` it stays ``eps0``).  ``Result`` counts only violation 0 as feasible.
+    Values told under a larger ε are never re-scored: PSO's personal bests keep them and
+    can stall on relaxed points (on g11 it found no feasible point for 5 of 8 seeds),
+    while a GA forgets them; prefer a GA here.
 
     Example
     -------
-    >>> import numpy as np
     >>> h = EpsilonConstraint(eps0=1.0, decay=1.0, until=0.5)
     >>> h.reset(budget=4)
     >>> for _ in range(2):
@@ -332,13 +313,9 @@ class EpsilonConstraint(FeasibilityRules):
 
     def __init__(self, eps0: float | None = None, decay: float = 2.0,
                  until: float = 0.5) -> None:
-        if eps0 is not None and (isinstance(eps0, bool) or not isinstance(eps0, int | float)
-                                 or not 0 <= eps0 < math.inf):
-            raise ValueError(f"eps0 must be a finite number >= 0, or None (taken from the "
-                             f"first batch), got {eps0!r}")
-        self.eps0 = None if eps0 is None else float(eps0)
-        self.decay = _positive("EpsilonConstraint decay", decay)
-        self.until = _positive("EpsilonConstraint until", until)
+        self.eps0 = None if eps0 is None else _number("eps0", eps0, strict=False)
+        self.decay = _number("EpsilonConstraint decay", decay)
+        self.until = _number("EpsilonConstraint until", until)
         if self.until > 1:
             raise ValueError(f"until is a fraction of the budget in (0, 1], got {until!r}")
         self.reset()
@@ -350,12 +327,11 @@ class EpsilonConstraint(FeasibilityRules):
 
     @property
     def epsilon(self) -> float:
-        """The current ε (0 once ``until`` of the budget is used)."""
+        """The current ε (``inf`` before the first batch when ``eps0=None``)."""
         if self._eps_start is None:
-            return math.inf  # before the first batch of an "auto" run
+            return math.inf
         t = self.n_seen / self.budget if self.budget else 0.0
-        return self._eps_start * (1.0 - t / self.until) ** self.decay if t < self.until \
-            else 0.0
+        return self._eps_start * (1 - t / self.until) ** self.decay if t < self.until else 0.0
 
     def _eps(self) -> float:
         return self.epsilon
