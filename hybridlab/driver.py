@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .optimizers import make
-from .optimizers.base import Optimizer
+from .optimizers.base import Optimizer, Population
 from .problem import Batch, Problem
 from .result import Result
 
@@ -105,7 +105,7 @@ def _phases(opt: Optimizer, n: int) -> list[str]:
 def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
              seed: int | None = None, executor: Executor | None = None,
              callbacks: Iterable[Callable[[Progress], bool | None]] = (),
-             on_error: str = "penalize") -> Result:
+             on_error: str = "penalize", init: Sequence[Any] | None = None) -> Result:
     """Minimise ``problem`` with ``optimizer`` in exactly ``budget`` evaluations.
 
     Parameters
@@ -131,6 +131,11 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         ``"penalize"`` (default) records a failing evaluation (exception, NaN or inf)
         with its status and error text and tells the optimizer the worst value seen;
         ``"raise"`` raises :class:`EvaluationError` instead.
+    init : sequence of user values, optional
+        Warm start: these points (dicts, or arrays for real spaces) are evaluated first
+        (phase ``"init"``, counted in the budget) and handed to the optimizer as its
+        starting population -- e.g. defaults you want to improve on, or another run's
+        best points.
 
     Returns
     -------
@@ -157,38 +162,60 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     rec = _Recorder(problem)
     state = _Best()
     n, stopped, t0 = 0, "budget", time.perf_counter()
-    opt.start(space.dim, np.random.default_rng(ss), None, budget)
+
+    def evaluate(X: np.ndarray, phases: list[str]) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Evaluate, record, call back; return what to tell and whether to stop."""
+        nonlocal n
+        values = space.decode_batch(X)
+        X_told = X
+        if handler is not None and hasattr(handler, "prepare"):  # e.g. Repair
+            X, values, X_told = handler.prepare(X, values, space)
+        batch = problem.evaluate_many(values, executor)
+        if on_error == "raise":
+            _raise_first_failure(batch, n)
+        fitness = state.update(batch, X, values, handler)
+        n += len(X)
+        rec.add(X, batch, phases, time.perf_counter() - t0)
+        halt = bool(callbacks) and _run_callbacks(callbacks, rec, state, n, budget, batch,
+                                                  phases, t0)
+        return X_told, fitness, halt
+
+    start_pop, halt = None, False
+    if init is not None:  # warm start: evaluate the given points first
+        X0 = _encode_init(space, init)[:budget]
+        X_told, fitness, halt = evaluate(X0, ["init"] * len(X0))
+        start_pop = Population(X_told, fitness)
+    opt.start(space.dim, np.random.default_rng(ss), start_pop, budget - n)
     try:
-        while n < budget:
+        while n < budget and not halt:
             X = _checked_ask(opt, space.dim)[: budget - n]
-            phases = _phases(opt, len(X))
-            values = space.decode_batch(X)
-            X_told = X
-            if handler is not None and hasattr(handler, "prepare"):  # e.g. Repair
-                X, values, X_told = handler.prepare(X, values, space)
-            batch = problem.evaluate_many(values, executor)
-            if on_error == "raise":
-                _raise_first_failure(batch, n)
-            fitness = state.update(batch, X, values, handler)
+            X_told, fitness, halt = evaluate(X, _phases(opt, len(X)))
             opt.tell(X_told, fitness)
-            n += len(X)
-            rec.add(X, batch, phases, time.perf_counter() - t0)
-            if callbacks and _run_callbacks(callbacks, rec, state, n, budget, batch,
-                                            phases, t0):
-                stopped = "callback"
-                break
-            if n < budget and opt.stop():
+            if not halt and n < budget and opt.stop():
                 stopped = "converged"
                 break
+        if halt:
+            stopped = "callback"
     finally:
         opt.close()
     return Result(
         x=state.x, y=state.y, n_evals=n, seconds=time.perf_counter() - t0,
         history=rec.frame(), feasible=state.feasible, violation=state.violation,
-        violations=state.violations,
+        violations=dict(zip(problem.constraint_names, state.violations, strict=True))
+        if state.violations else {},
         x_unit=state.x_unit, seed=ss.entropy, optimizer=getattr(opt, "name", repr(opt)),
         problem=problem.name, stopped=stopped,
     )
+
+
+def _encode_init(space: Any, init: Sequence[Any]) -> np.ndarray:
+    points = list(init) if not isinstance(init, np.ndarray) else list(np.atleast_2d(init))
+    if not points:
+        raise ValueError("init is empty: give at least one point, or None")
+    try:
+        return space.encode_batch(points)
+    except ValueError as exc:
+        raise ValueError(f"init: {exc}") from None
 
 
 def _checked_ask(opt: Optimizer, dim: int) -> np.ndarray:

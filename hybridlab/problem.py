@@ -88,6 +88,8 @@ class Problem:
     space : Space or mapping of name -> dimension
     constraints : sequence of callables
         Each ``g(x)`` takes the same value as the objective; ``g(x) <= 0`` is feasible.
+        Results name each constraint by its function's ``__name__`` (``g0, g1, ...`` for
+        lambdas).
     name : str, optional
     vectorized : bool
         Evaluate each batch with one call (cheapest for numpy/torch objectives).
@@ -122,6 +124,7 @@ class Problem:
             raise ValueError(f"handler must be a constraint handler from hybridlab.constraints "
                              f"(Penalty, Repair, FeasibilityRules, ...), got {handler!r}")
         self.handler = handler
+        self.constraint_names = _names(constraints)
 
     def __repr__(self) -> str:
         return f"Problem({self.name!r}, dim={self.space.dim}, " \
@@ -143,6 +146,16 @@ class Problem:
         fn = partial(evaluate, self.objective, self.constraints)
         evals = map(fn, values) if executor is None else executor.map(fn, values)
         return Batch.of(list(evals), len(self.constraints))
+
+
+def _names(constraints: Sequence[Callable[..., float]]) -> list[str]:
+    """``g.__name__`` (``g<i>`` for lambdas and nameless callables), made unique."""
+    names = []
+    for i, g in enumerate(constraints):
+        name = getattr(g, "__name__", "") or getattr(g, "name", "")
+        name = name if name and name != "<lambda>" else f"g{i}"
+        names.append(name if name not in names else f"{name}_{i}")
+    return names
 
 
 def _violations(constraints: Sequence[Callable[..., float]], value: Any) -> tuple[float, ...]:

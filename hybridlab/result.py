@@ -37,8 +37,9 @@ class Result:
         Whether any feasible point was found (always True without constraints).
     violation : float
         Total constraint violation of ``x``.
-    violations : tuple of float
-        Violation ``max(0, g_i(x))`` of each constraint at ``x``: which one failed.
+    violations : dict of str to float
+        Violation ``max(0, g(x))`` of each constraint at ``x``, by constraint name: which
+        one failed.
     x_unit : ndarray
         ``x`` in the unit box.
     seed : int
@@ -56,7 +57,7 @@ class Result:
     history: pd.DataFrame = field(repr=False)
     feasible: bool = True
     violation: float = 0.0
-    violations: tuple[float, ...] = ()
+    violations: dict[str, float] = field(default_factory=dict)
     x_unit: np.ndarray = field(default=None, repr=False)
     seed: int | None = None
     optimizer: str = ""

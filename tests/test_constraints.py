@@ -164,7 +164,7 @@ def welded_beam(handler):
 def assert_optimum(r, f_star, rel_tol, n_constraints):
     """Best point feasible (each constraint reported, all 0) and within ``rel_tol``."""
     assert r.feasible and r.violation == 0.0
-    assert r.violations == (0.0,) * n_constraints
+    assert list(r.violations.values()) == [0.0] * n_constraints
     assert r.history["violation"].min() == 0.0
     gap = (r.y - f_star) / abs(f_star)
     assert abs(gap) <= rel_tol, f"{r.problem}: gap {gap:.3g} > {rel_tol:g} (y={r.y!r})"
@@ -267,16 +267,27 @@ def test_repair_projection_g06_lamarckian_vs_baldwinian(lamarckian):
     #                                          the repaired point was clipped back
 
 
-def test_repair_pressure_vessel_continuous_ga():
+def test_repair_pressure_vessel_continuous_ga_baldwinian():
     # seeds 0-7, 5k evals: gaps 4e-8 ... 6.7e-5 (seed 0: 3.1e-5)
-    r = minimize(pv(Repair(pv_project)), GA(), budget=5000, seed=0)
+    r = minimize(pv(Repair(pv_project, lamarckian=False)), GA(), budget=5000, seed=0)
     assert_optimum(r, PV, 2e-4, 4)
     assert r.x == pytest.approx([0.7781686, 0.3846492, 40.3196187, 200], rel=1e-3)
 
 
+def test_repair_pressure_vessel_continuous_ga_lamarckian():
+    # The GA adopts the projected points: the population collapses onto the boundary and
+    # the GA ends further from f* than the Baldwinian run above.  Seeds 0-7, 5k evals:
+    # gaps 3.8e-5 ... 1.5e-3 (seed 0: 2.0e-4)
+    r = minimize(pv(Repair(pv_project)), GA(), budget=5000, seed=0)
+    assert_optimum(r, PV, 2e-3, 4)
+
+
 def test_repair_pressure_vessel_mixed_integer_dict_space():
-    # seeds 0-7, 5k evals: gaps 4.6e-7 ... 1.8e-4 (seed 0: 2.7e-6)
-    r = minimize(pv_mixed(Repair(pv_mixed_project)), GA(), budget=5000, seed=0)
+    # Baldwinian (the GA keeps its genotypes; Lamarckian write-back collapses diversity
+    # here too: seeds 0-7 gave 2.5e-5 ... 9.6e-3).  Seeds 0-7, 5k evals: gaps 4.6e-7 ...
+    # 1.8e-4 (seed 0: 2.7e-6)
+    r = minimize(pv_mixed(Repair(pv_mixed_project, lamarckian=False)), GA(), budget=5000,
+                 seed=0)
     assert_optimum(r, PV_MIXED, 5e-4, 4)
     assert (r.x["ts"], r.x["th"]) == (13, 7)  # 0.8125 and 0.4375 inches
     assert r.x["r"] == pytest.approx(42.0984456, rel=1e-3)
@@ -419,7 +430,7 @@ def test_equality_tolerance_and_pickle():
     r = minimize(Problem(lambda x: float(x[0]), Space.box(1, 0, 1),
                          constraints=[equality(lambda x: x[0] - 0.3, tol=1e-3)],
                          handler=FeasibilityRules()), "pso", budget=500, seed=0)
-    assert r.feasible and r.violations == (0.0,)
+    assert r.feasible and list(r.violations.values()) == [0.0]
     assert 0.299 <= r.x[0] < 0.2995  # inside the band |x - 0.3| <= 1e-3, near its low end
 
 
@@ -464,7 +475,7 @@ def test_no_feasible_point_reports_least_violation(handler):
     r = minimize(p, "pso", budget=300, seed=0)
     assert not r.feasible
     assert r.violation == pytest.approx(0.6, abs=1e-3)
-    assert r.violations == pytest.approx((0.6, 0.0), abs=1e-3)  # which constraint failed
+    assert list(r.violations.values()) == pytest.approx([0.6, 0.0], abs=1e-3)  # which failed
     assert r.x[0] == pytest.approx(0.2, abs=1e-3)
 
 

@@ -208,6 +208,16 @@ def test_constraints_best_feasible_is_reported():
     assert "violation" in r.history
 
 
+def test_violations_are_named_after_the_constraints():
+    def x0_at_least_1(x):
+        return 1 - x[0]
+
+    p = Problem(sphere, Space.box(2, -5, 5), constraints=[x0_at_least_1, lambda x: 2 - x[1]])
+    r = minimize(p, "random", budget=50, seed=0)
+    assert set(r.violations) == {"x0_at_least_1", "g1"}
+    assert r.violation == pytest.approx(sum(r.violations.values()))
+
+
 def test_infeasible_everywhere_reports_least_violation():
     p = Problem(sphere, Space.box(1, 0, 1), constraints=[lambda x: 2 - x[0]])
     r = minimize(p, "pso", budget=200, seed=0)
@@ -221,3 +231,25 @@ def test_result_plot_returns_axes():
     ax = minimize(SPHERE, "ga", budget=100, seed=0).plot()
     assert ax.get_yscale() == "log" and ax.get_xlabel() == "evaluations"
     assert len(ax.get_lines()) == 1
+
+
+def test_init_points_are_evaluated_first_and_seed_the_optimizer():
+    x0 = [np.array([1.0, 1.0, 1.0]), np.array([0.1, -0.2, 0.05])]
+    r = minimize(SPHERE, hl.LocalSearch(), budget=100, seed=0, init=x0)
+    h = r.history
+    assert list(h["phase"][:2]) == ["init", "init"] and r.n_evals == 100
+    np.testing.assert_allclose(h.loc[1, ["x0", "x1", "x2"]].to_numpy(float), x0[1])
+    first_local = h.loc[2, ["x0", "x1", "x2"]].to_numpy(float)
+    np.testing.assert_allclose(first_local, x0[1])  # local search starts from the best
+    assert r.y < 1e-8
+
+
+def test_init_with_mixed_space_and_bad_points():
+    space = Space({"k": Integer(1, 5), "act": Categorical(["relu", "tanh"])})
+    p = Problem(lambda v: v["k"] + (v["act"] == "tanh"), space)
+    r = minimize(p, "ga", budget=30, seed=0, init=[{"k": 1, "act": "relu"}])
+    assert r.y == 1 and r.history["phase"].iloc[0] == "init"
+    with pytest.raises(ValueError, match="init: unknown category"):
+        minimize(p, "ga", budget=30, init=[{"k": 1, "act": "sigmoid"}])
+    with pytest.raises(ValueError, match="init is empty"):
+        minimize(p, "ga", budget=30, init=[])

@@ -220,7 +220,9 @@ class GA(Optimizer):
     def tell(self, X: np.ndarray, y: np.ndarray) -> None:
         super().tell(X, y)
         told = self._pending[: len(y)]
-        for ind, val in zip(told, np.asarray(y, dtype=float), strict=True):
+        rows = np.asarray(X, dtype=float).reshape(len(told), -1).tolist()
+        for ind, x, val in zip(told, rows, np.asarray(y, dtype=float), strict=True):
+            ind[:] = x  # adopt the told point (a Lamarckian repair may have moved it)
             ind.fitness.values = (val,)
         self._pending = []
         n, k = int(self.pop_size), int(self.elitism)
