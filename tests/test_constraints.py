@@ -1,20 +1,9 @@
 """Constraint handlers: their fitness transforms, and known constrained optima.
 
-Known optima (minimisation; ``gap = (y - f*) / |f*|``), with the budget and seed each test
-uses.  The comment on each test gives the gaps measured over seeds 0-7 with the same
-settings, so the tolerance is not a lucky seed's:
-
-- g06 (Floudas & Pardalos; CEC 2006): f* = -6961.81387558 at (14.095, 0.84296)
-- g08 (CEC 2006), maximisation turned into minimisation: f* = -0.0958250414 at
-  (1.2279713, 4.2453733)
-- g11 (CEC 2006), one equality ``x1 - x0^2 = 0`` with tolerance 1e-4: f* = 0.7499 (0.75
-  for the exact equality) at (±1/√2, 1/2)
-- pressure vessel (Sandgren 1990; Kannan & Kramer 1994), continuous relaxation with
-  0 <= Ts, Th <= 99, 10 <= R, L <= 200: f* = 5885.3328 at (0.77817, 0.38465, 40.3196, 200)
-  (Dimopoulos 2007); with Ts, Th multiples of 0.0625 (mixed-integer): f* = 6059.714335 at
-  (0.8125, 0.4375, 42.098446, 176.636596) (Coello & Mezura-Montes 2002, He & Wang 2007)
-- welded beam (Rao; Deb 1991, 7 constraints, P=6000, L=14): f* = 1.724852 at
-  (0.205730, 3.470489, 9.036624, 0.205730) (Coello 2000, Ragsdell & Phillips 1976)
+The problems, their known optima and references are in
+:mod:`hybridlab.benchmarks.constrained` (``gap = (y - f*) / |f*|``).  The comment on each
+test gives the gaps measured over seeds 0-7 with the same budget and settings, so the
+tolerance is not a lucky seed's.
 """
 
 import itertools
@@ -25,6 +14,23 @@ import numpy as np
 import pytest
 
 from hybridlab import GA, PSO, Integer, LocalSearch, Problem, Real, Space, minimize
+from hybridlab.benchmarks import constrained as bench
+from hybridlab.benchmarks.constrained import (
+    g06,
+    g06_objective,
+    g06_outside_circle_1,
+    g06_repair,
+    g08,
+    g08_objective,
+    g11,
+    g11_on_parabola,
+    pressure_vessel,
+    pressure_vessel_cost,
+    pressure_vessel_mixed_repair,
+    pressure_vessel_repair,
+    welded_beam,
+    welded_beam_cost,
+)
 from hybridlab.constraints import (
     EpsilonConstraint,
     Equality,
@@ -34,131 +40,11 @@ from hybridlab.constraints import (
     equality,
 )
 
-# -- problems ----------------------------------------------------------------------------
+# -- problems (hybridlab.benchmarks.constrained) -------------------------------------------
 
-G06, G08, G11, PV, PV_MIXED, WB = (-6961.81387558, -0.0958250414, 0.75, 5885.3328,
-                                   6059.714335, 1.724852)
-
-
-def g06_f(x):
-    return (x[0] - 10) ** 3 + (x[1] - 20) ** 3
-
-
-def g06_outside_c1(x):
-    return 100 - (x[0] - 5) ** 2 - (x[1] - 5) ** 2
-
-
-def g06_inside_c2(x):
-    return (x[0] - 6) ** 2 + (x[1] - 5) ** 2 - 82.81
-
-
-def g06(handler):
-    return Problem(g06_f, Space.box(2, [13, 0], [100, 100]),
-                   constraints=[g06_outside_c1, g06_inside_c2], name="g06", handler=handler)
-
-
-def g08_f(x):
-    x0, x1 = float(x[0]), float(x[1])  # x0 = 0 raises: a failed evaluation, not a crash
-    return -math.sin(2 * math.pi * x0) ** 3 * math.sin(2 * math.pi * x1) / (x0**3 * (x0 + x1))
-
-
-def g08(handler):
-    return Problem(g08_f, Space.box(2, 0, 10), name="g08", handler=handler,
-                   constraints=[lambda x: x[0] ** 2 - x[1] + 1,
-                                lambda x: 1 - x[0] + (x[1] - 4) ** 2])
-
-
-def g11_h(x):
-    return x[1] - x[0] ** 2
-
-
-def g11(handler):
-    return Problem(lambda x: x[0] ** 2 + (x[1] - 1) ** 2, Space.box(2, -1, 1), name="g11",
-                   constraints=[equality(g11_h, tol=1e-4)], handler=handler)
-
-
-def pv_f(x):
-    ts, th, r, length = x
-    return (0.6224 * ts * r * length + 1.7781 * th * r**2 + 3.1661 * ts**2 * length
-            + 19.84 * ts**2 * r)
-
-
-PV_G = (lambda x: -x[0] + 0.0193 * x[2],
-        lambda x: -x[1] + 0.00954 * x[2],
-        lambda x: -math.pi * x[2] ** 2 * x[3] - 4 / 3 * math.pi * x[2] ** 3 + 1296000,
-        lambda x: x[3] - 240)
-
-
-def pv(handler):
-    return Problem(pv_f, Space.box(4, [0, 0, 10, 10], [99, 99, 200, 200]),
-                   constraints=PV_G, name="pressure vessel", handler=handler)
-
-
-def _min_length(r):
-    return (1296000 - 4 / 3 * math.pi * r**3) / (math.pi * r**2)
-
-
-def pv_project(x):
-    """Nearest point satisfying g1-g3 for the given radius (L may still exceed 200)."""
-    x = x.copy()
-    x[0], x[1] = max(x[0], 0.0193 * x[2]), max(x[1], 0.00954 * x[2])
-    x[3] = max(x[3], _min_length(x[2]))
-    return x
-
-
-def _plates(v):
-    return [0.0625 * v["ts"], 0.0625 * v["th"], v["r"], v["length"]]
-
-
-def pv_mixed(handler):
-    space = {"ts": Integer(1, 99), "th": Integer(1, 99), "r": Real(10, 200),
-             "length": Real(10, 200)}
-    gs = [lambda v, g=g: g(_plates(v)) for g in PV_G]
-    return Problem(lambda v: pv_f(_plates(v)), space, constraints=gs,
-                   name="pressure vessel (mixed)", handler=handler)
-
-
-def pv_mixed_project(v):
-    """Round thicknesses up to the next plate that satisfies g1, g2; lengthen for g3."""
-    v["ts"] = max(v["ts"], math.ceil(0.0193 * v["r"] / 0.0625))
-    v["th"] = max(v["th"], math.ceil(0.00954 * v["r"] / 0.0625))
-    v["length"] = max(v["length"], _min_length(v["r"]))
-    return v
-
-
-def wb_f(x):
-    h, length, t, b = x
-    return 1.10471 * h * h * length + 0.04811 * t * b * (14 + length)
-
-
-def _tau(x):
-    h, length, t, _ = x
-    p, lever = 6000.0, 14.0
-    tau1 = p / (math.sqrt(2) * h * length)
-    r = math.sqrt(length**2 / 4 + ((h + t) / 2) ** 2)
-    j = 2 * math.sqrt(2) * h * length * (length**2 / 12 + ((h + t) / 2) ** 2)
-    tau2 = p * (lever + length / 2) * r / j
-    return math.sqrt(tau1**2 + tau1 * tau2 * length / r + tau2**2)
-
-
-def _buckling(x):
-    e, g = 30e6, 12e6
-    t, b = x[2], x[3]
-    return 4.013 * e * math.sqrt(t**2 * b**6 / 36) / 14**2 * (1 - t / 28 * math.sqrt(e / (4 * g)))
-
-
-WB_G = (lambda x: _tau(x) - 13600,
-        lambda x: 6 * 6000 * 14 / (x[3] * x[2] ** 2) - 30000,
-        lambda x: x[0] - x[3],
-        lambda x: 0.10471 * x[0] ** 2 + 0.04811 * x[2] * x[3] * (14 + x[1]) - 5,
-        lambda x: 0.125 - x[0],
-        lambda x: 4 * 6000 * 14**3 / (30e6 * x[2] ** 3 * x[3]) - 0.25,
-        lambda x: 6000 - _buckling(x))
-
-
-def welded_beam(handler):
-    return Problem(wb_f, Space.box(4, [0.1, 0.1, 0.1, 0.1], [2, 10, 10, 2]),
-                   constraints=WB_G, name="welded beam", handler=handler)
+G06, G08, G11, PV, PV_MIXED, WB = (b.f_opt for b in (
+    bench.G06, bench.G08, bench.G11, bench.PRESSURE_VESSEL, bench.PRESSURE_VESSEL_MIXED,
+    bench.WELDED_BEAM))
 
 
 def assert_optimum(r, f_star, rel_tol, n_constraints):
@@ -172,14 +58,16 @@ def assert_optimum(r, f_star, rel_tol, n_constraints):
 
 
 def test_known_optima_hold():
-    assert g06_f([14.095, 0.84296079]) == pytest.approx(G06, abs=1e-3)
-    assert g08_f([1.2279713, 4.2453733]) == pytest.approx(G08, rel=1e-8)
-    assert pv_f([0.7781686, 0.3846492, 40.3196187, 200]) == pytest.approx(PV, rel=1e-6)
-    assert pv_f(_plates({"ts": 13, "th": 7, "r": 42.0984456, "length": 176.6365958})) \
+    assert g06_objective([14.095, 0.84296079]) == pytest.approx(G06, abs=1e-3)
+    assert g08_objective([1.2279713, 4.2453733]) == pytest.approx(G08, rel=1e-8)
+    assert pressure_vessel_cost([0.7781686, 0.3846492, 40.3196187, 200]) \
+        == pytest.approx(PV, rel=1e-6)
+    assert pressure_vessel(mixed_integer=True).objective(
+        {"ts": 13, "th": 7, "r": 42.0984456, "length": 176.6365958}) \
         == pytest.approx(PV_MIXED, rel=1e-8)
     x = [0.205730, 3.470489, 9.036624, 0.205730]
-    assert wb_f(x) == pytest.approx(WB, rel=1e-5)
-    assert max(g(x) for g in WB_G) < 1e-3 * 13600
+    assert welded_beam_cost(x) == pytest.approx(WB, rel=1e-5)
+    assert max(g(x) for g in welded_beam().constraints) < 1e-3 * 13600
 
 
 # -- known optima, one handler at a time ---------------------------------------------------
@@ -204,10 +92,10 @@ def test_adaptive_penalty_rescues_too_small_weight_pressure_vessel():
     # adaptive gaps 0.027-0.13 (seed 0: 0.054, median 0.039); static weight 1: 0.20-0.57
     # (seed 0: 0.30), more than twice the adaptive gap on every seed
     adaptive, static = Penalty(1.0, adaptive=True), Penalty(1.0)
-    r = minimize(pv(adaptive), GA(), budget=20_000, seed=0)
+    r = minimize(pressure_vessel(adaptive), GA(), budget=20_000, seed=0)
     gap = assert_optimum(r, PV, 0.15, 4)
     assert adaptive.weight > 1e3  # it grew (and reset() would restore 1.0)
-    r_static = minimize(pv(static), GA(), budget=20_000, seed=0)
+    r_static = minimize(pressure_vessel(static), GA(), budget=20_000, seed=0)
     assert static.weight == 1.0
     assert not r_static.feasible or (r_static.y - PV) / PV > 2 * gap
 
@@ -219,18 +107,6 @@ def test_adaptive_penalty_welded_beam_pso():
     r = minimize(welded_beam(pen), PSO(), budget=20_000, seed=0)
     assert_optimum(r, WB, 3e-2, 7)
     assert pen.weight > 1.0
-
-
-def g06_project(x):
-    """Alternate radial projections out of circle 1 and into circle 2."""
-    x = np.asarray(x, dtype=float)
-    for _ in range(3):
-        for centre, radius, outside in (((5, 5), 10.0, True), ((6, 5), 9.1, False)):
-            d = x - centre
-            r = float(np.hypot(*d))
-            if (r < radius) if outside else (r > radius):
-                x = centre + d * radius / max(r, 1e-12)
-    return x
 
 
 class SpyPSO(PSO):
@@ -251,7 +127,7 @@ def test_repair_projection_g06_lamarckian_vs_baldwinian(lamarckian):
     # (seed 0: 2.8e-4): particles that keep their own (infeasible) positions see plateaus
     # of f(repair(x)) and often stall
     opt = SpyPSO()
-    p = g06(Repair(g06_project, lamarckian=lamarckian))
+    p = g06(Repair(g06_repair, lamarckian=lamarckian))
     r = minimize(p, opt, budget=5000, seed=0)
     told = p.space.decode_batch(np.vstack(opt.told))
     evaluated = r.history[["x0", "x1"]].to_numpy()
@@ -261,7 +137,7 @@ def test_repair_projection_g06_lamarckian_vs_baldwinian(lamarckian):
     else:
         assert_optimum(r, G06, 1e-3, 2)
         assert not np.allclose(told, evaluated)  # it kept its own points
-        inside_c1 = [g06_outside_c1(x) > 0 for x in told]
+        inside_c1 = [g06_outside_circle_1(x) > 0 for x in told]
         assert any(inside_c1)                # ... infeasible ones included
     assert np.all(r.history["x0"] >= 13)     # projecting into circle 2 can leave the box:
     #                                          the repaired point was clipped back
@@ -269,7 +145,8 @@ def test_repair_projection_g06_lamarckian_vs_baldwinian(lamarckian):
 
 def test_repair_pressure_vessel_continuous_ga_baldwinian():
     # seeds 0-7, 5k evals: gaps 4e-8 ... 6.7e-5 (seed 0: 3.1e-5)
-    r = minimize(pv(Repair(pv_project, lamarckian=False)), GA(), budget=5000, seed=0)
+    r = minimize(pressure_vessel(Repair(pressure_vessel_repair, lamarckian=False)), GA(),
+                 budget=5000, seed=0)
     assert_optimum(r, PV, 2e-4, 4)
     assert r.x == pytest.approx([0.7781686, 0.3846492, 40.3196187, 200], rel=1e-3)
 
@@ -278,7 +155,7 @@ def test_repair_pressure_vessel_continuous_ga_lamarckian():
     # The GA adopts the projected points: the population collapses onto the boundary and
     # the GA ends further from f* than the Baldwinian run above.  Seeds 0-7, 5k evals:
     # gaps 3.8e-5 ... 1.5e-3 (seed 0: 2.0e-4)
-    r = minimize(pv(Repair(pv_project)), GA(), budget=5000, seed=0)
+    r = minimize(pressure_vessel(Repair(pressure_vessel_repair)), GA(), budget=5000, seed=0)
     assert_optimum(r, PV, 2e-3, 4)
 
 
@@ -286,8 +163,8 @@ def test_repair_pressure_vessel_mixed_integer_dict_space():
     # Baldwinian (the GA keeps its genotypes; Lamarckian write-back collapses diversity
     # here too: seeds 0-7 gave 2.5e-5 ... 9.6e-3).  Seeds 0-7, 5k evals: gaps 4.6e-7 ...
     # 1.8e-4 (seed 0: 2.7e-6)
-    r = minimize(pv_mixed(Repair(pv_mixed_project, lamarckian=False)), GA(), budget=5000,
-                 seed=0)
+    r = minimize(pressure_vessel(Repair(pressure_vessel_mixed_repair, lamarckian=False),
+                                 mixed_integer=True), GA(), budget=5000, seed=0)
     assert_optimum(r, PV_MIXED, 5e-4, 4)
     assert (r.x["ts"], r.x["th"]) == (13, 7)  # 0.8125 and 0.4375 inches
     assert r.x["r"] == pytest.approx(42.0984456, rel=1e-3)
@@ -421,12 +298,12 @@ def test_epsilon_auto_takes_eps0_from_first_batch():
 
 
 def test_equality_tolerance_and_pickle():
-    g = equality(g11_h, tol=1e-3)
+    g = equality(g11_on_parabola, tol=1e-3)
     assert isinstance(g, Equality)
     assert g([0.0, 0.0005]) <= 0 and g([0.0, -0.0005]) <= 0
     assert g([0.0, 0.002]) > 0 and g([0.0, -0.002]) == pytest.approx(1e-3)
     assert pickle.loads(pickle.dumps(g))([0.0, 0.5]) == pytest.approx(0.499)
-    assert "g11_h" in repr(g) and "tol=0.001" in repr(g)
+    assert "g11_on_parabola" in repr(g) and "tol=0.001" in repr(g)
     r = minimize(Problem(lambda x: float(x[0]), Space.box(1, 0, 1),
                          constraints=[equality(lambda x: x[0] - 0.3, tol=1e-3)],
                          handler=FeasibilityRules()), "pso", budget=500, seed=0)
@@ -504,7 +381,7 @@ def test_reprs():
     assert repr(Penalty(100)) == "Penalty(weight=100)"
     assert repr(Penalty(100, adaptive=True, k=3)) == \
         "Penalty(weight=100, adaptive=True, k=3, beta1=2, beta2=1.5)"
-    assert repr(Repair(g06_project, lamarckian=False)) == \
-        "Repair(g06_project, lamarckian=False, weight=1e+06)"
+    assert repr(Repair(g06_repair, lamarckian=False)) == \
+        "Repair(g06_repair, lamarckian=False, weight=1e+06)"
     assert repr(FeasibilityRules()) == "FeasibilityRules()"
     assert repr(EpsilonConstraint(0.5)) == "EpsilonConstraint(eps0=0.5, decay=2, until=0.5)"
