@@ -62,6 +62,11 @@ class Equality:
             raise ValueError(f"equality needs a callable h(x), got {h!r}")
         self.h, self.tol = h, _number("equality tol", tol, strict=False)
 
+    @property
+    def name(self) -> str:
+        """The name results show for this constraint: ``h``'s own name."""
+        return getattr(self.h, "__name__", "") or "equality"
+
     def __call__(self, x: Any) -> float:
         return abs(float(self.h(x))) - self.tol
 

@@ -234,10 +234,8 @@ def g11(handler: Any = None, tol: float = 1e-4) -> Problem:
     Problem
         Named ``"g11"``; one constraint, named ``g11_on_parabola``.
     """
-    on_parabola = equality(g11_on_parabola, tol=tol)
-    on_parabola.name = "g11_on_parabola"  # Problem names a callable object by its .name
-    return Problem(g11_objective, Space.box(2, -1, 1), name="g11", constraints=[on_parabola],
-                   handler=handler)
+    return Problem(g11_objective, Space.box(2, -1, 1), name="g11",
+                   constraints=[equality(g11_on_parabola, tol=tol)], handler=handler)
 
 
 # -- pressure vessel ----------------------------------------------------------------------
