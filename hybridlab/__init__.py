@@ -28,6 +28,7 @@ from .optimizers import (
 from .problem import Problem
 from .result import Result
 from .space import Categorical, Integer, Real, Space
+from .study import Study, compare
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,8 @@ __all__ = [
     "Result",
     "Sequential",
     "Space",
+    "Study",
+    "compare",
     "default",
     "make",
     "minimize",

@@ -1,0 +1,378 @@
+"""Run every (optimizer, problem, seed) cell of a comparison and collect a :class:`Study`.
+
+Each cell is one :func:`hybridlab.minimize` run, done by :func:`run_cell` (module level,
+so that a process pool can pickle it).  A cell keeps only what the study needs: the
+best-so-far trajectory on a log-spaced grid of evaluations (for convergence plots), the
+evaluations where the best value improved (so that the evaluation at which each target is
+first reached stays exact for ERT and ECDFs), and the timings.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import importlib.metadata
+import json
+import math
+import platform
+import shlex
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..driver import minimize
+from ..optimizers import make
+from ..problem import Problem
+from .metrics import evals_to_targets
+from .study import Study
+
+__all__ = ["DEFAULT_TARGETS", "TARGET_QUANTILES", "Cell", "compare", "log_grid", "run_cell",
+           "versions"]
+
+#: targets on the gap ``f - f_opt`` when the optimum is known: 10^2 ... 10^-8 (COCO)
+DEFAULT_TARGETS = tuple(10.0 ** k for k in range(2, -9, -1))
+#: quantile levels of the final values that make targets when the optimum is unknown
+TARGET_QUANTILES = tuple(np.round(np.linspace(1.0, 0.0, 11), 2).tolist())
+#: points of the log-spaced evaluation grid kept per run (plus the last evaluation)
+GRID_POINTS = 50
+PEERS = ("optuna", "nevergrad", "cma", "cmaes")
+
+
+def log_grid(n: int, points: int = GRID_POINTS) -> np.ndarray:
+    """About ``points`` log-spaced evaluation numbers in ``1..n``, always ending with ``n``.
+
+    Examples
+    --------
+    >>> log_grid(1000, 4).tolist()
+    [1, 10, 100, 1000]
+    """
+    if n < 1:
+        return np.empty(0, dtype=np.int64)
+    grid = np.rint(np.logspace(0.0, math.log10(n), points)).astype(np.int64)
+    return np.unique(np.append(grid, n))
+
+
+def build_optimizer(spec: Any) -> Any:
+    """A fresh optimizer from a spec string (``"default"`` is :func:`hybridlab.default`)
+    or a copy of an optimizer prototype."""
+    if isinstance(spec, str):
+        if spec.strip() == "default":
+            from ..hybrid import default
+
+            return default()
+        return make(spec)
+    if hasattr(spec, "ask") and hasattr(spec, "tell"):
+        return copy.deepcopy(spec)
+    raise ValueError(f"an optimizer must be a spec string such as 'ga>>local' or an "
+                     f"optimizer object, got {spec!r}")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of a study: everything :func:`run_cell` needs, picklable."""
+
+    optimizer: str
+    spec: Any
+    problem: str
+    objective: Problem
+    budget: int
+    seed: int
+
+
+def run_cell(cell: Cell) -> dict[str, Any]:
+    """Run one cell; never raises: an optimizer that raises gives status ``"crashed: ..."``.
+
+    Returns a dict with the cell's labels, ``status`` (the run's ``stopped``), total
+    ``seconds``, the grid trajectory (``eval, best, time, objective``: best so far, wall
+    and cumulated objective seconds at each grid evaluation) and the improvements
+    (``improved_eval, improved_best``).
+    """
+    out: dict[str, Any] = {"optimizer": cell.optimizer, "problem": cell.problem,
+                           "seed": cell.seed, "dim": cell.objective.space.dim}
+    t0 = time.perf_counter()
+    try:
+        res = minimize(cell.objective, build_optimizer(cell.spec), budget=cell.budget,
+                       seed=cell.seed)
+    except Exception as exc:  # a crashing optimizer is a result too
+        msg = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        empty = np.empty(0)
+        return {**out, "status": f"crashed: {msg}"[:300], "seconds": time.perf_counter() - t0,
+                "eval": empty.astype(np.int64), "best": empty, "time": empty,
+                "objective": empty, "improved_eval": empty, "improved_best": empty}
+    h = res.history
+    best = h["best_so_far"].to_numpy(dtype=float)
+    grid = log_grid(len(best))
+    wall = h["time"].to_numpy(dtype=float)[grid - 1]
+    if wall.size:
+        wall[-1] = res.seconds
+    prev = np.concatenate([[np.inf], best[:-1]])
+    improved = np.flatnonzero(best < prev)
+    return {**out, "status": res.stopped, "seconds": res.seconds, "eval": grid,
+            "best": best[grid - 1], "time": wall,
+            "objective": np.cumsum(h["seconds"].to_numpy(dtype=float))[grid - 1],
+            "improved_eval": improved + 1.0, "improved_best": best[improved]}
+
+
+# -- inputs ---------------------------------------------------------------------------
+
+def _leaves(opt: Any) -> list[str]:
+    """Names of the single optimizers a hybrid is made of ([] for a single optimizer)."""
+    parts = getattr(opt, "_parts", None)
+    if parts is None:
+        return []
+    names: list[str] = []
+    for part in parts():
+        names += _leaves(part) or [getattr(part, "name", type(part).__name__.lower())]
+    return list(dict.fromkeys(names))
+
+
+def _optimizers(optimizers: Any) -> dict[str, Any]:
+    if isinstance(optimizers, str):
+        optimizers = [optimizers]
+    if not isinstance(optimizers, Mapping):
+        optimizers = {(o if isinstance(o, str) else getattr(o, "name", repr(o))): o
+                      for o in optimizers}
+    if not optimizers:
+        raise ValueError("compare needs at least one optimizer")
+    return dict(optimizers)
+
+
+def _problems(problems: Any) -> dict[str, tuple[Problem, float | None]]:
+    if isinstance(problems, Problem) or hasattr(problems, "f_opt"):
+        problems = [problems]
+    if not isinstance(problems, Mapping):
+        problems = {p.name: p for p in problems}
+    if not problems:
+        raise ValueError("compare needs at least one problem")
+    out = {}
+    for name, p in problems.items():
+        f_opt = getattr(p, "f_opt", None)
+        if not isinstance(p, Problem):
+            if not callable(getattr(p, "problem", None)):
+                raise ValueError(f"problem {name!r} must be a hybridlab.Problem or a "
+                                 f"benchmark Instance, got {type(p).__name__}")
+            p = p.problem(vectorized=True)
+        out[str(name)] = (p, None if f_opt is None else float(f_opt))
+    return out
+
+
+def _budget(budget: int | Callable[[int], int], dim: int) -> int:
+    b = budget(dim) if callable(budget) else budget
+    if isinstance(b, bool) or not isinstance(b, int | np.integer) or b < 1:
+        raise ValueError(f"budget must be an int >= 1 or a function dim -> int, got {b!r} "
+                         f"for dim {dim}")
+    return int(b)
+
+
+def _seeds(seeds: int | Iterable[int]) -> list[int]:
+    seeds = list(range(seeds)) if isinstance(seeds, int | np.integer) else list(seeds)
+    if not seeds or not all(isinstance(s, int | np.integer) for s in seeds):
+        raise ValueError(f"seeds must be a positive count or a list of ints, got {seeds!r}")
+    return [int(s) for s in seeds]
+
+
+def _targets(targets: Any, name: str, f_opt: float | None,
+             results: list[dict[str, Any]]) -> list[float]:
+    if isinstance(targets, Mapping):
+        targets = targets.get(name)
+    if targets is not None:
+        return sorted((float(t) for t in targets), reverse=True)
+    if f_opt is not None:
+        return list(DEFAULT_TARGETS)
+    finals = np.array([r["best"][-1] for r in results
+                       if r["problem"] == name and len(r["best"])], dtype=float)
+    finals = finals[np.isfinite(finals)]
+    if finals.size == 0:
+        return []
+    return sorted({float(v) for v in np.quantile(finals, TARGET_QUANTILES)}, reverse=True)
+
+
+def _targets_from(targets: Any, name: str, f_opt: float | None) -> str:
+    given = targets.get(name) if isinstance(targets, Mapping) else targets
+    if given is not None:
+        return "given"
+    return "default" if f_opt is not None else "quantiles"
+
+
+# -- environment ----------------------------------------------------------------------
+
+def versions() -> dict[str, str]:
+    """Python, hybridlab and the libraries a study depends on (peers when imported)."""
+    names = ["hybridlab", "numpy", "scipy", "pandas", "matplotlib", "deap", "pyswarms"]
+    names += [p for p in PEERS if p in sys.modules]
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _command() -> str | None:
+    """The shell command that ran this process, when it is a script or the CLI."""
+    main = sys.modules.get("__main__")
+    argv0 = sys.argv[0] if sys.argv else ""
+    if not argv0 or argv0 == "-c" or not getattr(main, "__file__", None) \
+            or "ipykernel" in argv0:
+        return None
+    head = ["python", argv0] if argv0.endswith(".py") else [Path(argv0).name]
+    return shlex.join(head + sys.argv[1:])
+
+
+def _call(specs: Mapping[str, str], problems: Sequence[str], budget: Any,
+          seeds: list[int], name: str) -> str:
+    b = budget if not callable(budget) else getattr(budget, "__name__", "budget_fn")
+    return (f"hybridlab.study.compare({dict(specs)!r}, problems={list(problems)!r}, "
+            f"budget={b!s}, seeds={seeds!r}, name={name!r})")
+
+
+# -- assembly -------------------------------------------------------------------------
+
+#: columns and dtypes of ``Study.runs`` and ``Study.hits``
+RUN_DTYPES = {"optimizer": "str", "problem": "str", "dim": "int64", "seed": "int64",
+              "eval": "int64", "best_so_far": "float64", "gap": "float64",
+              "seconds": "float64", "objective_seconds": "float64", "status": "str"}
+HIT_DTYPES = {"optimizer": "str", "problem": "str", "dim": "int64", "seed": "int64",
+              "target": "float64", "evals": "float64", "spent": "float64"}
+
+
+def _runs_frame(results: list[dict[str, Any]], f_opts: Mapping[str, float | None]
+                ) -> pd.DataFrame:
+    cols: dict[str, list[Any]] = {k: [] for k in RUN_DTYPES}
+    for r in results:
+        crashed = r["status"].startswith("crashed")
+        n = 1 if crashed else len(r["eval"])
+        best = np.array([np.nan]) if crashed else r["best"]
+        f_opt = f_opts[r["problem"]]
+        gap = best if f_opt is None else np.maximum(best - f_opt, 0.0)
+        for key in ("optimizer", "problem", "dim", "seed", "status"):
+            cols[key].append([r[key]] * n)
+        cols["eval"].append([0] if crashed else r["eval"])
+        cols["best_so_far"].append(best)
+        cols["gap"].append(gap)
+        cols["seconds"].append([r["seconds"]] if crashed else r["time"])
+        cols["objective_seconds"].append([np.nan] if crashed else r["objective"])
+    flat = {k: np.concatenate(v) if v else [] for k, v in cols.items()}
+    return _typed(flat, RUN_DTYPES)
+
+
+def _typed(cols: Mapping[str, Any], dtypes: Mapping[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({k: pd.Series(cols[k], dtype=d) for k, d in dtypes.items()})
+
+
+def _hits_frame(results: list[dict[str, Any]], targets: Mapping[str, list[float]],
+                f_opts: Mapping[str, float | None]) -> pd.DataFrame:
+    cols: dict[str, list[Any]] = {k: [] for k in HIT_DTYPES}
+    for r in results:
+        tg = targets[r["problem"]]
+        f_opt = f_opts[r["problem"]]
+        vals = r["improved_best"] if f_opt is None else \
+            np.maximum(r["improved_best"] - f_opt, 0.0)  # the gap, as in runs
+        crashed = r["status"].startswith("crashed")
+        cols["evals"].append(evals_to_targets(r["improved_eval"], vals, tg))
+        cols["spent"].append(np.full(len(tg), np.nan if crashed else float(r["eval"][-1])))
+        cols["target"].append(np.asarray(tg, dtype=float))
+        for key in ("optimizer", "problem", "dim", "seed"):
+            cols[key].append([r[key]] * len(tg))
+    flat = {k: np.concatenate(v) if v else [] for k, v in cols.items()}
+    return _typed(flat, HIT_DTYPES)
+
+
+def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
+            problems: Mapping[str, Any] | Sequence[Any],
+            budget: int | Callable[[int], int], seeds: int | Iterable[int],
+            executor: Executor | None = None,
+            targets: Sequence[float] | Mapping[str, Sequence[float]] | None = None, *,
+            name: str = "study", progress: bool = True) -> Study:
+    """Run every (optimizer, problem, seed) cell and return a :class:`Study`.
+
+    Parameters
+    ----------
+    optimizers : dict label -> spec, or list of specs
+        A spec is a registry name or hybrid string (``"pso"``, ``"ga>>local"``,
+        ``"default"`` for :func:`hybridlab.default`) or an optimizer object (copied per
+        run).  A list is labelled by the specs (objects by their ``name``).
+    problems : dict name -> Problem or benchmark Instance, or a list of them
+        An :class:`~hybridlab.benchmarks.Instance` knows its optimum ``f_opt``: its runs
+        are measured by the gap ``f - f_opt`` (clipped at 0).  A plain
+        :class:`~hybridlab.Problem` (unknown optimum, unless it has an ``f_opt``
+        attribute) is measured by its objective value.  A list is named by ``.name``.
+    budget : int or callable
+        Evaluations per run, or a function ``dim -> int`` such as ``lambda d: 100 * d``
+        (called here, in the parent process, so it need not be picklable).
+    seeds : int or iterable of int
+        ``n`` means seeds ``0..n-1``; each run is seeded with its seed, so the same inputs
+        give the same runs (up to timings), serially or in parallel.
+    executor : concurrent.futures.Executor, optional
+        Runs the cells with ``executor.map`` (e.g. ``ProcessPoolExecutor``; problems and
+        optimizer objects must then be picklable).  Serial when omitted.
+    targets : list of float, or dict problem -> list, optional
+        Targets on the gap (known optimum) or the objective (unknown).  Default: ``10^k``
+        for ``k = 2 .. -8`` on the gap; for problems without ``f_opt``, the quantiles
+        (100%, 90%, ..., 0%) of the final best values of all completed runs on that
+        problem, so that the easiest target is reached by every run and the hardest (the
+        best value found) by at least one.  Such targets depend on the optimizers
+        compared: compare ERT/ECDF across studies only with explicit targets.
+    name : str
+        The study's name (``to_report`` writes under ``reports/<name>/``).
+    progress : bool
+        Show a tqdm progress bar over the cells.
+
+    Returns
+    -------
+    Study
+        Crashed cells (an optimizer raised) appear with status ``"crashed: <error>"``.
+
+    Examples
+    --------
+    >>> from hybridlab.benchmarks import suite
+    >>> problems = suite(dims=(2,), instances=1, functions=["sphere"])
+    >>> study = compare(["random", "ga>>local"], problems, budget=100, seeds=2,
+    ...                 progress=False)
+    >>> study.summary()[["optimizer", "runs", "crashed"]].to_numpy().tolist()
+    [['random', 2, 0], ['ga>>local', 2, 0]]
+    """
+    opts = _optimizers(optimizers)
+    probs = _problems(problems)
+    seeds = _seeds(seeds)
+    built = {label: build_optimizer(spec) for label, spec in opts.items()}  # fail early
+    budgets = {p: _budget(budget, prob.space.dim) for p, (prob, _) in probs.items()}
+    cells = [Cell(label, spec, p, probs[p][0], budgets[p], s)
+             for label, spec in opts.items() for p in probs for s in seeds]
+    mapped = map(run_cell, cells) if executor is None else executor.map(run_cell, cells)
+    results = list(tqdm(mapped, total=len(cells), desc=name, unit="run",
+                        disable=not progress))
+    f_opts = {p: f for p, (_, f) in probs.items()}
+    tg = {p: _targets(targets, p, f_opts[p], results) for p in probs}
+    specs = {label: spec if isinstance(spec, str) else repr(spec)
+             for label, spec in opts.items()}
+    meta = {
+        "name": name,
+        "optimizers": {label: {"spec": specs[label], "name": getattr(o, "name", label),
+                               "components": _leaves(o)} for label, o in built.items()},
+        "problems": {p: {"dim": prob.space.dim, "f_opt": f_opts[p], "budget": budgets[p],
+                         "measure": "objective" if f_opts[p] is None else "gap",
+                         "targets": tg[p], "targets_from": _targets_from(targets, p, f_opts[p])}
+                     for p, (prob, _) in probs.items()},
+        "budget": budget if not callable(budget) else
+        f"callable {getattr(budget, '__name__', type(budget).__name__)}",
+        "seeds": seeds,
+        "grid_points": GRID_POINTS,
+        "executor": "serial" if executor is None else type(executor).__name__,
+        "command": _command(),
+        "call": _call(specs, list(probs), budget, seeds, name),
+        "versions": versions(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    meta = json.loads(json.dumps(meta))  # JSON-native: save/load round-trips exactly
+    return Study(_runs_frame(results, f_opts), _hits_frame(results, tg, f_opts), meta)
