@@ -4,6 +4,9 @@
     hybridlab functions                       list benchmark functions
     hybridlab run rastrigin --dim 5 --optimizer ga --budget 2000 --seed 0 \\
         [--instance 1] [--plot conv.png] [--csv history.csv]
+    hybridlab compare --suite bbob --dims 2 5 10 --optimizers ga pso local "ga>>local" \\
+        default --budget-per-dim 200 --seeds 5 --jobs 2 --out reports/my-study
+    hybridlab report reports/my-study         rebuild the report of a saved study
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .benchmarks import FUNCTIONS, make_instance
@@ -42,10 +46,71 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+class PerDim:
+    """A budget of ``k`` evaluations per dimension (``budget(d) = k * d``)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __call__(self, dim: int) -> int:
+        return self.k * dim
+
+    def __repr__(self) -> str:
+        return f"{self.k} x D"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad options: one line on stderr and exit status 2, no usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .benchmarks import suite
+    from .study import compare
+
+    if args.suite != "bbob":
+        raise ValueError(f"unknown suite {args.suite!r}; the only suite is 'bbob' "
+                         "(shifted and rotated functions of hybridlab.benchmarks)")
+    if args.budget_per_dim < 1 or args.seeds < 1 or args.jobs < 1 or args.instances < 1:
+        raise ValueError("--budget-per-dim, --seeds, --instances and --jobs must be >= 1")
+    problems = {inst.name: inst for inst in suite(args.dims, args.instances, args.suite_seed,
+                                                  functions=args.functions)}
+    out = Path(args.out)
+    kwargs = dict(budget=PerDim(args.budget_per_dim), seeds=args.seeds, name=out.name)
+    optimizers = {spec: spec for spec in args.optimizers}
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            study = compare(optimizers, problems, executor=pool, **kwargs)
+    else:
+        study = compare(optimizers, problems, **kwargs)
+    study.save(out)
+    report = study.to_report(out.parent, reference=args.reference)
+    print(study)
+    print(study.summary().to_string(float_format=lambda v: f"{v:.3g}"))
+    print(f"report: {report}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .study import Study
+
+    path = Path(args.study)
+    if not (path / "study.json").exists():
+        raise ValueError(f"{path} holds no saved study (no study.json); give the folder "
+                         "written by `hybridlab compare --out`")
+    study = Study.load(path)
+    print(f"report: {study.to_report(path.parent, reference=args.reference)}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="hybridlab", description="Hybrid optimization workbench")
+    ap = _Parser(prog="hybridlab", description="Hybrid optimization workbench")
     ap.add_argument("--version", action="version", version=f"hybridlab {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("optimizers", help="list optimizer names")
     sub.add_parser("functions", help="list benchmark functions")
     run = sub.add_parser("run", help="minimise one benchmark instance")
@@ -58,6 +123,37 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed of the optimizer")
     run.add_argument("--csv", help="write the history to this CSV file")
     run.add_argument("--plot", help="write the convergence plot to this PNG file")
+
+    cmp_ = sub.add_parser(
+        "compare", help="compare optimizers on the benchmark suite and write a report",
+        description="Run every optimizer on every problem of the suite with every seed, "
+        "then save the study and write report.md (tables, statistics, plots) next to it.")
+    cmp_.add_argument("--suite", default="bbob",
+                      help="benchmark suite: 'bbob' = shifted and rotated functions with "
+                      "known optima (default)")
+    cmp_.add_argument("--dims", type=int, nargs="+", default=[2, 5, 10],
+                      help="problem dimensions (default: 2 5 10)")
+    cmp_.add_argument("--functions", nargs="+", choices=sorted(FUNCTIONS), default=None,
+                      help="benchmark functions (default: all)")
+    cmp_.add_argument("--instances", type=int, default=1,
+                      help="instances (random shift/rotation) per function and dim")
+    cmp_.add_argument("--suite-seed", type=int, default=0, help="seed of the instances")
+    cmp_.add_argument("--optimizers", nargs="+", default=["ga", "pso", "local", "default"],
+                      help="registry names or hybrid specs, e.g. ga 'ga>>local' "
+                      "'memetic(pso,local)' default (default: ga pso local default)")
+    cmp_.add_argument("--budget-per-dim", type=int, default=200,
+                      help="evaluations per run = this x dimension (default: 200)")
+    cmp_.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per cell")
+    cmp_.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    cmp_.add_argument("--reference", default=None,
+                      help="optimizer the statistical tests compare against "
+                      "(default: the first)")
+    cmp_.add_argument("--out", default="reports/study",
+                      help="folder of the study; report.md is written inside it")
+
+    rep = sub.add_parser("report", help="rebuild report.md of a saved study")
+    rep.add_argument("study", help="folder written by `hybridlab compare --out`")
+    rep.add_argument("--reference", default=None, help="reference optimizer of the tests")
     return ap
 
 
@@ -71,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, info in FUNCTIONS.items():
                 print(f"{name:16s} domain {info.domain}")
             return 0
+        if args.command == "compare":
+            return _compare(args)
+        if args.command == "report":
+            return _report(args)
         return _run(args)
     except ValueError as exc:  # bad arguments: say what to fix, no traceback
         print(f"hybridlab: error: {exc}", file=sys.stderr)

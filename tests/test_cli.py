@@ -31,3 +31,41 @@ def test_console_script_entry_point():
     out = subprocess.run([sys.executable, "-m", "hybridlab.cli", "optimizers"],
                          capture_output=True, text=True, check=True).stdout
     assert "ga" in out.split()
+
+
+def test_compare_writes_study_and_report_then_report_rebuilds_it(tmp_path, capsys):
+    from hybridlab.study import Study
+
+    out = tmp_path / "demo"
+    rc = main(["compare", "--dims", "2", "--functions", "sphere", "rastrigin", "--optimizers",
+               "random", "pso>>local", "--budget-per-dim", "30", "--seeds", "2",
+               "--out", str(out)])
+    assert rc == 0
+    study = Study.load(out)
+    assert study.optimizers == ["random", "pso>>local"] and len(study.problems) == 2
+    report = (out / "report.md").read_text()
+    assert "pso>>local" in report and "30 x D" in report and "convergence.png" in report
+    (out / "report.md").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.md").exists()
+    assert "report:" in capsys.readouterr().out
+
+
+def test_compare_with_two_jobs(tmp_path):
+    out = tmp_path / "par"
+    assert main(["compare", "--dims", "2", "--functions", "sphere", "--optimizers", "random",
+                 "ga", "--budget-per-dim", "20", "--seeds", "2", "--jobs", "2",
+                 "--out", str(out)]) == 0
+    assert (out / "runs.csv").exists()
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    for argv in (["compare", "--seeds", "x"], ["compare", "--functions", "nope"],
+                 ["frobnicate"]):
+        proc = subprocess.run([sys.executable, "-m", "hybridlab.cli", *argv],
+                              capture_output=True, text=True)
+        assert proc.returncode == 2
+        assert len(proc.stderr.strip().splitlines()) == 1 and "error" in proc.stderr
+    assert main(["compare", "--optimizers", "nope", "--dims", "2", "--out",
+                 str(tmp_path / "x")]) == 2
+    assert main(["report", str(tmp_path)]) == 2

@@ -205,6 +205,13 @@ def _targets_from(targets: Any, name: str, f_opt: float | None) -> str:
 
 # -- environment ----------------------------------------------------------------------
 
+def _describe(fn: Callable[..., Any]) -> str:
+    """A readable name for a budget function: its ``repr`` when it defines one."""
+    if type(fn).__repr__ is not object.__repr__ and not hasattr(fn, "__code__"):
+        return repr(fn)
+    return f"callable {getattr(fn, '__name__', type(fn).__name__)}"
+
+
 def versions() -> dict[str, str]:
     """Python, hybridlab and the libraries a study depends on (peers when imported)."""
     names = ["hybridlab", "numpy", "scipy", "pandas", "matplotlib", "deap", "pyswarms"]
@@ -364,8 +371,7 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
                          "measure": "objective" if f_opts[p] is None else "gap",
                          "targets": tg[p], "targets_from": _targets_from(targets, p, f_opts[p])}
                      for p, (prob, _) in probs.items()},
-        "budget": budget if not callable(budget) else
-        f"callable {getattr(budget, '__name__', type(budget).__name__)}",
+        "budget": budget if not callable(budget) else _describe(budget),
         "seeds": seeds,
         "grid_points": GRID_POINTS,
         "executor": "serial" if executor is None else type(executor).__name__,
