@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,10 @@ def register(name: str, factory: Callable[..., Any]) -> None:
     REGISTRY[name] = factory
 
 
+#: names registered by hybridlab.peers.register_peers (optional extras), on first use
+_PEERS = frozenset({"cmaes", "ngopt", "optuna_tpe", "optuna_cmaes"})
+
+
 def make(spec: str, **kwargs: Any) -> Optimizer:
     """Build an optimizer from a registry name or a hybrid spec.
 
@@ -60,6 +65,10 @@ def make(spec: str, **kwargs: Any) -> Optimizer:
     if not isinstance(spec, str):
         raise ValueError(f"optimizer spec must be a string, got {spec!r}")
     key = spec.strip()
+    if key not in REGISTRY and not _PEERS.isdisjoint(re.findall(r"\w+", key)):
+        from ..peers import register_peers
+
+        register_peers()
     if key in REGISTRY:
         return REGISTRY[key](**kwargs)
     if key.isidentifier():
