@@ -46,6 +46,13 @@ HYBRIDS = {
     "pso*4": "islands(pso, 4)",
     "adaptive stagnation": "adaptive(pso, ga, local)",
     "adaptive bandit": "adaptive(pso, ga, local, rule='bandit')",
+    "local>>pso>>local": "local >> pso >> local",
+    "local|(pso>>local)": "local | (pso >> local)",
+    "pso|local race p3": "portfolio(pso, local, race=True, patience=3)",
+    "pso>>local (0.3)": "sequential(pso, local, split=0.3)",
+    "adaptive(local,pso)": "adaptive(local, pso)",
+    "local|(pso>>local) race": "portfolio(local, pso >> local, race=True, patience=5)",
+    "local|(pso>>local) 2:1": "portfolio(local, pso >> local, weights=[2, 1])",
     "default()": "default",
 }
 REFERENCES = {"random": "random"}

@@ -258,7 +258,20 @@ def test_population_handed_on_is_best_first():
     seq.start(4, np.random.default_rng(0), budget=40)
     X = seq.ask()
     seq.tell(X, np.sum(X**2, axis=1))
-    seq.tell(seq.ask(), np.zeros(10))  # noqa: the GA's 2nd generation
+    seq.tell(seq.ask(), np.zeros(10))  # the GA's 2nd generation
     assert isinstance(seq.population, Population)
     assert np.all(np.diff(seq.population.y) >= 0)
     seq.close()
+
+
+# -- default() -------------------------------------------------------------------------
+def test_default_is_a_racing_portfolio_of_local_and_pso_then_local():
+    d = hl.default()
+    assert isinstance(d, hl.Portfolio) and d.race
+    assert [a.name for a in d.arms] == ["local", "pso>>local"]
+    assert hl.make("default") is not d  # a fresh object each time, also by name
+
+
+def test_default_solves_sphere_and_reports_both_arms():
+    r = minimize(SPHERE, "default", budget=600, seed=0)
+    assert r.y < 1e-8 and {"local", "pso"} <= set(r.history["phase"])

@@ -92,21 +92,37 @@ def test_start_again_closes_previous_thread():
     assert threading.active_count() == baseline
 
 
-def test_starts_from_best_init_point_then_next_best():
-    X = np.array([[0.9, 0.9], [0.2, 0.3], [0.6, 0.1]])
-    init = Population(X, np.array([5.0, 1.0, 2.0]))
-    opt = LocalSearch("Nelder-Mead", options={"maxfev": 3})
+def _first_starts(opt, init, n):
     opt.start(2, np.random.default_rng(0), init)
     starts = []
-    while len(starts) < 4:  # short runs: each starts at the next-best unused init point
+    while len(starts) < n:  # short runs: each starts at the next start point
         runs = opt.n_runs
         x = opt.ask()
         if opt.n_runs > runs:
             starts.append(x[0])
         opt.tell(x, [sphere(x[0])])
     opt.close()
+    return starts
+
+
+def test_starts_from_best_init_points_then_random():
+    X = np.array([[0.9, 0.9], [0.2, 0.3], [0.6, 0.1]])
+    init = Population(X, np.array([5.0, 1.0, 2.0]))
+    opt = LocalSearch("Nelder-Mead", options={"maxfev": 3}, init_starts=3)
+    starts = _first_starts(opt, init, 4)
     np.testing.assert_array_equal(starts[:3], [[0.2, 0.3], [0.6, 0.1], [0.9, 0.9]])
     assert not any(np.array_equal(starts[3], p) for p in X)  # then uniform random
+
+
+def test_init_starts_limits_the_start_points_taken_from_init():
+    X = np.array([[0.9, 0.9], [0.2, 0.3], [0.6, 0.1]])
+    init = Population(X, np.array([5.0, 1.0, 2.0]))
+    starts = _first_starts(LocalSearch("Nelder-Mead", options={"maxfev": 3}, init_starts=1),
+                           init, 2)
+    np.testing.assert_array_equal(starts[0], [0.2, 0.3])
+    assert not any(np.array_equal(starts[1], p) for p in X)
+    default = _first_starts(LocalSearch("Nelder-Mead", options={"maxfev": 3}), init, 3)
+    np.testing.assert_array_equal(default, [[0.2, 0.3], [0.6, 0.1], [0.9, 0.9]])
 
 
 def test_failing_objective_does_not_crash():

@@ -65,6 +65,10 @@ def make(spec: str, **kwargs: Any) -> Optimizer:
     if not isinstance(spec, str):
         raise ValueError(f"optimizer spec must be a string, got {spec!r}")
     key = spec.strip()
+    if key == "default" and "default" not in REGISTRY:
+        from ..hybrid import default
+
+        return default()
     if key not in REGISTRY and not _PEERS.isdisjoint(re.findall(r"\w+", key)):
         from ..peers import register_peers
 
