@@ -217,20 +217,23 @@ class Study:
     def plot_convergence(self, path: str | os.PathLike | None = None, **kwargs: Any) -> Any:
         """Median best-so-far with IQR band per optimizer, one panel per problem."""
         kwargs.setdefault("ylabel", self._ylabels())
-        fig = plots.plot_convergence(self.runs, optimizers=self.optimizers,
-                                     problems=self.problems, **kwargs)
+        kwargs.setdefault("optimizers", self.optimizers)
+        kwargs.setdefault("problems", self.problems)
+        fig = plots.plot_convergence(self.runs, **kwargs)
         return plots.save_figure(fig, path) if path else fig
 
     def plot_ecdf(self, path: str | os.PathLike | None = None, **kwargs: Any) -> Any:
         """COCO-style ECDF of (problem, seed, target) triples against evaluations / D."""
-        fig = plots.plot_ecdf(self.hits, optimizers=self.optimizers, **kwargs)
+        kwargs.setdefault("optimizers", self.optimizers)
+        fig = plots.plot_ecdf(self.hits, **kwargs)
         return plots.save_figure(fig, path) if path else fig
 
     def plot_quality(self, path: str | os.PathLike | None = None, **kwargs: Any) -> Any:
         """Box (or ``kind="violin"``) plots of the final values, one panel per problem."""
         kwargs.setdefault("ylabel", self._ylabels())
-        fig = plots.plot_quality(self.final(), optimizers=self.optimizers,
-                                 problems=self.problems, **kwargs)
+        kwargs.setdefault("optimizers", self.optimizers)
+        kwargs.setdefault("problems", self.problems)
+        fig = plots.plot_quality(self.final(), **kwargs)
         return plots.save_figure(fig, path) if path else fig
 
     def plot_ranks(self, path: str | os.PathLike | None = None, blocks: str = "problem",
