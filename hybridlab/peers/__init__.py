@@ -1,0 +1,63 @@
+"""Peer libraries as hybridlab optimizers: pycma, Nevergrad and Optuna on the unit box.
+
+Studies put hybridlab's optimizers beside the field's usual references, and because the
+adapters speak ask/tell on ``[0, 1]^dim`` like everything else, a peer can also be a stage
+of a hybrid (``make("cmaes") >> LocalSearch()``).
+
+* :class:`CMAES`: pycma's ``cma.CMAEvolutionStrategy``; registry name ``"cmaes"``.
+* :class:`NGOpt`: any entry of ``nevergrad.optimizers.registry`` (NGOpt by default);
+  ``"ngopt"``.
+* :class:`OptunaSampler`: Optuna's TPE, CMA-ES or random sampler through ``study.ask``;
+  ``"optuna_tpe"``, ``"optuna_cmaes"``.
+
+The libraries are an optional extra (``pip install hybridlab[peers]``): importing this
+module needs none of them; each adapter imports its library when it is built and says
+which extra to install when it is missing.  :func:`register_peers` adds the names above
+to :data:`hybridlab.optimizers.REGISTRY`; :func:`hybridlab.make` calls it by itself the
+first time a spec names a peer.
+
+Every adapter is seeded from the generator the driver hands to ``start`` (same seed,
+same :class:`~hybridlab.Result`), writes no files, prints nothing, and leaves the
+caller's global random state and logging settings as they were.
+"""
+
+
+from __future__ import annotations
+
+from typing import Any
+
+from .cma import CMAES
+from .nevergrad import NGOpt
+from .optuna import OptunaSampler
+
+__all__ = ["CMAES", "NGOpt", "OptunaSampler", "register_peers"]
+
+
+def _optuna_tpe(**kwargs: Any) -> OptunaSampler:
+    return OptunaSampler("tpe", **kwargs)
+
+
+def _optuna_cmaes(**kwargs: Any) -> OptunaSampler:
+    return OptunaSampler("cmaes", **kwargs)
+
+
+#: registry name -> factory, added by :func:`register_peers`
+PEERS = {"cmaes": CMAES, "ngopt": NGOpt, "optuna_tpe": _optuna_tpe,
+         "optuna_cmaes": _optuna_cmaes}
+
+
+def register_peers() -> None:
+    """Add ``"cmaes"``, ``"ngopt"``, ``"optuna_tpe"`` and ``"optuna_cmaes"`` to
+    :data:`hybridlab.optimizers.REGISTRY` (the libraries are imported only when one of
+    them is built).  :func:`hybridlab.make` calls this by itself for a spec naming a peer.
+
+    >>> from hybridlab.optimizers import REGISTRY
+    >>> register_peers()
+    >>> "cmaes" in REGISTRY and "optuna_tpe" in REGISTRY
+    True
+    """
+    from ..optimizers import REGISTRY, register
+
+    for key, factory in PEERS.items():
+        if key not in REGISTRY:  # a name the user registered first stays theirs
+            register(key, factory)

@@ -1,0 +1,119 @@
+"""pycma's CMA-ES as an ask/tell optimizer on the unit box (registry name ``"cmaes"``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..optimizers.base import Optimizer, Population
+from ._common import _finite, _is_int, _require, _seed
+
+
+class CMAES(Optimizer):
+    """pycma's CMA-ES (``cma.CMAEvolutionStrategy``) in the unit box.
+
+    Parameters
+    ----------
+    sigma0 : float
+        Initial step size, in box widths (``0 < sigma0 <= 1``).
+    popsize : int, optional
+        Points per generation (>= 2); pycma's default ``4 + 3 ln(dim)`` when omitted.
+
+    Notes
+    -----
+    * Box: pycma's ``bounds=[0, 1]`` (its ``BoundTransform``), so every asked point is
+      inside the box.
+    * Start: the mean starts at the best point of ``init`` when ``start`` is given one
+      (the previous stage of a hybrid), else at a uniform random point.
+    * Seeding: pycma draws from its own ``np.random.RandomState`` seeded from ``rng``
+      (option ``randn``, ``seed=nan``): the global ``np.random`` is never seeded or read.
+    * Quiet: ``verbose=-9, verb_log=0, verb_disp=0``; no ``outcmaes/`` files.
+    * ``stop()`` is ``es.stop()``: True once pycma's termination criteria (``tolfun``,
+      ``tolx``, ``tolflatfitness``, ...) fire; the driver then ends the run, or a
+      hybrid moves to its next stage.  The criteria met are in :attr:`stop_reason_`.
+    * Partial tells: pycma's ``tell`` needs the whole generation.  When fewer rows than
+      asked come back (the budget or a hybrid's stage share trimmed the batch), the
+      untold rows are asked again by the next ``ask`` and pycma is told once the
+      generation is complete, so it never learns made-up values.
+    * Failed evaluations arrive as the worst value seen (or ``+inf`` before any finite
+      one); non-finite values are replaced by the worst finite value told so far (0
+      while there is none).
+    * ``es_`` is the live ``cma.CMAEvolutionStrategy`` after ``start``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> import hybridlab as hl
+    >>> from hybridlab.peers import CMAES
+    >>> p = hl.Problem(lambda x: float(np.sum(x ** 2)), hl.Space.box(5, -5, 5))
+    >>> es = CMAES()
+    >>> r = hl.minimize(p, es, budget=3000, seed=0)
+    >>> r.stopped, es.stop_reason_, r.n_evals < 3000, bool(r.y < 1e-10)
+    ('converged', {'tolfun': 1e-11}, True, True)
+    """
+
+    name = "cmaes"
+
+    def __init__(self, sigma0: float = 0.3, popsize: int | None = None) -> None:
+        if (isinstance(sigma0, bool) or not isinstance(sigma0, int | float | np.number)
+                or not 0 < sigma0 <= 1):
+            raise ValueError(f"sigma0 is a step size in box widths, 0 < sigma0 <= 1 (e.g. "
+                             f"0.3); got {sigma0!r}")
+        if popsize is not None and (not _is_int(popsize) or popsize < 2):
+            raise ValueError(f"popsize must be an integer >= 2, or None for pycma's default "
+                             f"4 + 3 ln(dim); got {popsize!r}")
+        _require("cma", "cma", "CMAES")
+        self.sigma0 = sigma0
+        self.popsize = popsize
+
+    def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
+              budget: int | None = None) -> None:
+        super().start(dim, rng, init, budget)
+        cma = _require("cma", "cma", "CMAES")
+        x0 = init.X[0] if init is not None and len(init) else rng.random(self.dim)
+        opts: dict[str, Any] = {
+            "bounds": [0.0, 1.0], "seed": np.nan,
+            "randn": np.random.RandomState(_seed(rng)).randn,
+            "verbose": -9, "verb_log": 0, "verb_disp": 0, "verb_plot": 0,
+        }
+        if self.popsize is not None:
+            opts["popsize"] = int(self.popsize)
+        self.es_ = cma.CMAEvolutionStrategy(np.clip(x0, 0.0, 1.0), float(self.sigma0), opts)
+        self.stop_reason_: dict[str, Any] = {}
+        self._gen: np.ndarray | None = None  # the generation being evaluated
+        self._gen_y = np.empty(0)
+        self._worst = -math.inf
+
+    def ask(self) -> np.ndarray:
+        if self._gen is None:
+            self._gen = np.asarray(self.es_.ask(), dtype=float)
+            self._gen_y = np.empty(0)
+        return self._gen[len(self._gen_y):]
+
+    def tell(self, X: np.ndarray, y: np.ndarray) -> None:
+        super().tell(X, y)
+        if self._gen is None:
+            raise RuntimeError("CMAES.tell() without a pending ask()")
+        y, self._worst = _finite(np.asarray(y, dtype=float).reshape(-1), self._worst, 0.0)
+        left = len(self._gen) - len(self._gen_y)
+        if len(y) > left:
+            raise RuntimeError(f"CMAES.tell() got {len(y)} values for {left} asked points")
+        self._gen_y = np.concatenate([self._gen_y, y])
+        if len(self._gen_y) == len(self._gen):
+            self.es_.tell(list(self._gen), self._gen_y.tolist())
+            self._gen = None
+
+    def stop(self) -> bool:
+        es = getattr(self, "es_", None)
+        if es is None:
+            return False
+        self.stop_reason_ = dict(es.stop())
+        return bool(self.stop_reason_)
+
+
+# ---------------------------------------------------------------------------------------
+# Nevergrad
+# ---------------------------------------------------------------------------------------
+
