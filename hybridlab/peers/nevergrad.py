@@ -246,10 +246,11 @@ class NGOpt(_CopiesParameters, Optimizer):
             _stop_threads(self._ng)
         self.fallback_ = {"after": self.n_told, "error": f"{type(exc).__name__}: {exc}",
                           "to": self.fallback, "from": self.choice_}
-        warnings.warn(f"nevergrad {self.optimizer} ({self.choice_}) failed after "
-                      f"{self.n_told} evaluations with {type(exc).__name__}: {exc}; "
-                      f"continuing with {self.fallback!r} (see .fallback_)",
-                      RuntimeWarning, stacklevel=3)
+        # one message text per (optimizer, error, fallback), so Python's default filter
+        # shows it once per process instead of once per run of a study
+        warnings.warn(f"nevergrad {self.optimizer} failed with {type(exc).__name__}: {exc}; "
+                      f"continuing with {self.fallback!r} (when and after how many "
+                      "evaluations: see .fallback_)", RuntimeWarning, stacklevel=3)
         best = self.population
         left = None if self.budget is None else max(1, self.budget - self.n_told)
         self._pending = []
