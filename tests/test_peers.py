@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -226,7 +227,10 @@ def test_ngopt_partial_tell_and_batches(batch: int) -> None:
     opt.close()
 
 
-def test_ngopt_falls_back_and_records_why() -> None:
+def test_ngopt_falls_back_and_records_why(monkeypatch) -> None:
+    import hybridlab.peers.nevergrad as ng_adapter
+
+    monkeypatch.setattr(ng_adapter, "_WARNED", set())  # the warning shows once per process
     opt = NGOpt("CMA", fallback="DE")
     opt.start(3, np.random.default_rng(0), budget=100)
     for _ in range(5):
@@ -245,6 +249,15 @@ def test_ngopt_falls_back_and_records_why() -> None:
     assert opt.choice_.startswith("DE")
     opt.tell(X, (X**2).sum(1))
     assert opt.ask().shape == (1, 3)
+    again = NGOpt("CMA", fallback="DE")  # same failure in another run: recorded, not re-warned
+    again.start(3, np.random.default_rng(1), budget=100)
+    again._ng.ask = boom
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert again.ask().shape == (1, 3)
+    assert again.fallback_["to"] == "DE"
+    again.close()
+    opt.close()
 
 
 def test_ngopt_without_fallback_raises() -> None:

@@ -18,6 +18,9 @@ from ..optimizers._rng import _GLOBALS
 from ..optimizers.base import Optimizer, Population
 from ._common import _CopiesParameters, _is_int, _require, _seed
 
+#: fallback warnings already shown in this process
+_WARNED: set[str] = set()
+
 
 def _import_nevergrad(who: str) -> ModuleType:
     """Nevergrad draws from the global ``np.random`` while it is imported (random scales
@@ -246,11 +249,12 @@ class NGOpt(_CopiesParameters, Optimizer):
             _stop_threads(self._ng)
         self.fallback_ = {"after": self.n_told, "error": f"{type(exc).__name__}: {exc}",
                           "to": self.fallback, "from": self.choice_}
-        # one message text per (optimizer, error, fallback), so Python's default filter
-        # shows it once per process instead of once per run of a study
-        warnings.warn(f"nevergrad {self.optimizer} failed with {type(exc).__name__}: {exc}; "
-                      f"continuing with {self.fallback!r} (when and after how many "
-                      "evaluations: see .fallback_)", RuntimeWarning, stacklevel=3)
+        message = (f"nevergrad {self.optimizer} failed with {type(exc).__name__}: {exc}; "
+                   f"continuing with {self.fallback!r} (when and after how many "
+                   "evaluations: see .fallback_)")
+        if message not in _WARNED:  # once per process, not once per run of a study
+            _WARNED.add(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
         best = self.population
         left = None if self.budget is None else max(1, self.budget - self.n_told)
         self._pending = []
