@@ -3,6 +3,7 @@ failures, hybrids, side effects."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 import threading
@@ -323,7 +324,8 @@ def test_bad_arguments_raise_value_error(factory, match: str) -> None:
 
 
 def test_parameters_are_stored_unchanged() -> None:
-    assert vars(CMAES(0.2, 12)) == {"sigma0": 0.2, "popsize": 12}
+    assert vars(CMAES(0.2, 12)) == {"sigma0": 0.2, "popsize": 12, "restarts": 0,
+                                    "incpopsize": 2.0}
     assert vars(NGOpt("DE", 3, None)) == {"optimizer": "DE", "num_workers": 3,
                                           "fallback": None}
     kw = {"n_startup_trials": 5}
@@ -337,3 +339,34 @@ def test_missing_library_names_the_extra(module: str, factory, monkeypatch) -> N
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
     with pytest.raises(ImportError, match=r"hybridlab\[peers\]"):
         factory()
+
+
+def test_ipop_cmaes_restarts_with_growing_population() -> None:
+    pytest.importorskip("cma")
+    p = hl.Problem(lambda X: np.sum(X**2 - 10 * np.cos(2 * np.pi * X), axis=1) + 10 * 3,
+                   hl.Space.box(3, -5.12, 5.12), vectorized=True)
+    opt = hl.make("ipop_cmaes")
+    r = hl.minimize(p, opt, budget=4000, seed=0)
+    assert r.n_evals == 4000 and r.stopped == "budget"  # restarts instead of stopping
+    sizes = [rs["popsize"] for rs in opt.restarts_]
+    assert len(sizes) >= 2 and all(b == 2 * a for a, b in itertools.pairwise(sizes))
+    assert r.matches(hl.minimize(p, hl.make("ipop_cmaes"), budget=4000, seed=0))
+    plain = hl.minimize(p, CMAES(), budget=4000, seed=0)
+    assert plain.stopped == "converged" and plain.n_evals < 4000
+
+
+@pytest.mark.parametrize("name, inner", [("ng_cma", "CMA"), ("ng_de", "DE")])
+def test_nevergrad_cma_and_de_by_name(name, inner) -> None:
+    pytest.importorskip("nevergrad")
+    opt = hl.make(name)
+    assert isinstance(opt, NGOpt) and opt.optimizer == inner
+    p = hl.Problem(lambda X: np.sum(X**2, axis=1), hl.Space.box(3, -5, 5), vectorized=True)
+    assert hl.minimize(p, opt, budget=150, seed=0).n_evals == 150
+
+
+def test_cmaes_bad_restart_arguments() -> None:
+    pytest.importorskip("cma")
+    with pytest.raises(ValueError, match="restarts"):
+        CMAES(restarts=-1)
+    with pytest.raises(ValueError, match="incpopsize"):
+        CMAES(incpopsize=0.5)

@@ -51,7 +51,8 @@ def register(name: str, factory: Callable[..., Any]) -> None:
 
 
 #: names registered by hybridlab.peers.register_peers (optional extras), on first use
-_PEERS = frozenset({"cmaes", "ngopt", "optuna_tpe", "optuna_cmaes"})
+_PEERS = frozenset({"cmaes", "ipop_cmaes", "ngopt", "ng_cma", "ng_de", "optuna_tpe",
+                    "optuna_cmaes"})
 
 
 def make(spec: str, **kwargs: Any) -> Optimizer:

@@ -4,9 +4,10 @@ Studies put hybridlab's optimizers beside the field's usual references, and beca
 adapters speak ask/tell on ``[0, 1]^dim`` like everything else, a peer can also be a stage
 of a hybrid (``make("cmaes") >> LocalSearch()``).
 
-* :class:`CMAES`: pycma's ``cma.CMAEvolutionStrategy``; registry name ``"cmaes"``.
+* :class:`CMAES`: pycma's ``cma.CMAEvolutionStrategy``; registry names ``"cmaes"`` and
+  ``"ipop_cmaes"`` (IPOP restarts with a growing population).
 * :class:`NGOpt`: any entry of ``nevergrad.optimizers.registry`` (NGOpt by default);
-  ``"ngopt"``.
+  ``"ngopt"``, ``"ng_cma"``, ``"ng_de"``.
 * :class:`OptunaSampler`: Optuna's TPE, CMA-ES or random sampler through ``study.ask``;
   ``"optuna_tpe"``, ``"optuna_cmaes"``.
 
@@ -41,13 +42,27 @@ def _optuna_cmaes(**kwargs: Any) -> OptunaSampler:
     return OptunaSampler("cmaes", **kwargs)
 
 
+def _ipop_cmaes(**kwargs: Any) -> CMAES:
+    kwargs.setdefault("restarts", 9)
+    return CMAES(**kwargs)
+
+
+def _ng_cma(**kwargs: Any) -> NGOpt:
+    return NGOpt("CMA", **kwargs)
+
+
+def _ng_de(**kwargs: Any) -> NGOpt:
+    return NGOpt("DE", **kwargs)
+
+
 #: registry name -> factory, added by :func:`register_peers`
-PEERS = {"cmaes": CMAES, "ngopt": NGOpt, "optuna_tpe": _optuna_tpe,
-         "optuna_cmaes": _optuna_cmaes}
+PEERS = {"cmaes": CMAES, "ipop_cmaes": _ipop_cmaes, "ngopt": NGOpt, "ng_cma": _ng_cma,
+         "ng_de": _ng_de, "optuna_tpe": _optuna_tpe, "optuna_cmaes": _optuna_cmaes}
 
 
 def register_peers() -> None:
-    """Add ``"cmaes"``, ``"ngopt"``, ``"optuna_tpe"`` and ``"optuna_cmaes"`` to
+    """Add the names of :data:`PEERS` (``"cmaes"``, ``"ipop_cmaes"``, ``"ngopt"``,
+    ``"ng_cma"``, ``"ng_de"``, ``"optuna_tpe"``, ``"optuna_cmaes"``) to
     :data:`hybridlab.optimizers.REGISTRY` (the libraries are imported only when one of
     them is built).  :func:`hybridlab.make` calls this by itself for a spec naming a peer.
 

@@ -20,6 +20,13 @@ class CMAES(Optimizer):
         Initial step size, in box widths (``0 < sigma0 <= 1``).
     popsize : int, optional
         Points per generation (>= 2); pycma's default ``4 + 3 ln(dim)`` when omitted.
+    restarts : int
+        IPOP-CMA-ES (Auger & Hansen 2005): when pycma's termination criteria fire, start
+        again from a uniform random point with the population multiplied by
+        ``incpopsize``, up to ``restarts`` times (0: plain CMA-ES; registry name
+        ``"ipop_cmaes"`` uses 9).  Each restart is recorded in :attr:`restarts_`.
+    incpopsize : float
+        Population growth factor at each restart (IPOP's 2).
 
     Notes
     -----
@@ -56,7 +63,8 @@ class CMAES(Optimizer):
 
     name = "cmaes"
 
-    def __init__(self, sigma0: float = 0.3, popsize: int | None = None) -> None:
+    def __init__(self, sigma0: float = 0.3, popsize: int | None = None, restarts: int = 0,
+                 incpopsize: float = 2.0) -> None:
         if (isinstance(sigma0, bool) or not isinstance(sigma0, int | float | np.number)
                 or not 0 < sigma0 <= 1):
             raise ValueError(f"sigma0 is a step size in box widths, 0 < sigma0 <= 1 (e.g. "
@@ -64,27 +72,38 @@ class CMAES(Optimizer):
         if popsize is not None and (not _is_int(popsize) or popsize < 2):
             raise ValueError(f"popsize must be an integer >= 2, or None for pycma's default "
                              f"4 + 3 ln(dim); got {popsize!r}")
+        if not _is_int(restarts) or restarts < 0:
+            raise ValueError(f"restarts must be an integer >= 0 (0: no restarts, IPOP uses "
+                             f"9); got {restarts!r}")
+        if not isinstance(incpopsize, int | float) or not incpopsize >= 1:
+            raise ValueError(f"incpopsize must be a number >= 1 (IPOP: 2); got {incpopsize!r}")
         _require("cma", "cma", "CMAES")
         self.sigma0 = sigma0
         self.popsize = popsize
+        self.restarts = restarts
+        self.incpopsize = incpopsize
 
     def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
               budget: int | None = None) -> None:
         super().start(dim, rng, init, budget)
-        cma = _require("cma", "cma", "CMAES")
         x0 = init.X[0] if init is not None and len(init) else rng.random(self.dim)
-        opts: dict[str, Any] = {
-            "bounds": [0.0, 1.0], "seed": np.nan,
-            "randn": np.random.RandomState(_seed(rng)).randn,
-            "verbose": -9, "verb_log": 0, "verb_disp": 0, "verb_plot": 0,
-        }
-        if self.popsize is not None:
-            opts["popsize"] = int(self.popsize)
-        self.es_ = cma.CMAEvolutionStrategy(np.clip(x0, 0.0, 1.0), float(self.sigma0), opts)
+        self._randn = np.random.RandomState(_seed(rng)).randn
+        self._new_es(x0, None if self.popsize is None else int(self.popsize))
         self.stop_reason_: dict[str, Any] = {}
+        self.restarts_: list[dict[str, Any]] = []
         self._gen: np.ndarray | None = None  # the generation being evaluated
         self._gen_y = np.empty(0)
         self._worst = -math.inf
+
+    def _new_es(self, x0: np.ndarray, popsize: int | None) -> None:
+        cma = _require("cma", "cma", "CMAES")
+        opts: dict[str, Any] = {
+            "bounds": [0.0, 1.0], "seed": np.nan, "randn": self._randn,
+            "verbose": -9, "verb_log": 0, "verb_disp": 0, "verb_plot": 0,
+        }
+        if popsize is not None:
+            opts["popsize"] = popsize
+        self.es_ = cma.CMAEvolutionStrategy(np.clip(x0, 0.0, 1.0), float(self.sigma0), opts)
 
     def ask(self) -> np.ndarray:
         if self._gen is None:
@@ -110,6 +129,12 @@ class CMAES(Optimizer):
         if es is None:
             return False
         self.stop_reason_ = dict(es.stop())
+        if self.stop_reason_ and self._gen is None and len(self.restarts_) < self.restarts:
+            popsize = round(es.popsize * self.incpopsize)
+            self.restarts_.append({"after": self.n_told, "reason": self.stop_reason_,
+                                   "popsize": popsize})
+            self._new_es(self.rng.random(self.dim), popsize)
+            self.stop_reason_ = {}
         return bool(self.stop_reason_)
 
 
