@@ -12,7 +12,7 @@ evaluations) one run; reported per budget:
 It then checks the target of the hybrid issue: ``default()`` must beat every component
 (GA, PSO, local search) on mean rank and targets reached at both budgets.
 
-    python benchmarks/hybrids.py                   # all 27 optimizers, dims 2-20 (~30 min)
+    python benchmarks/hybrids.py                   # all 24 optimizers, dims 2-20 (~30 min)
     python benchmarks/hybrids.py --dims 2 5 --seeds 2 --no-peers
     HYBRIDLAB_QUICK=1 python benchmarks/hybrids.py # a smoke run
 

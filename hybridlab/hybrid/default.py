@@ -18,7 +18,7 @@ def default() -> Optimizer:
     L-BFGS-B (``pso >> local``).  With racing, an arm that stops improving while the other
     leads is dropped and its remaining budget goes to the leader.
 
-    Why this one.  ``benchmarks/hybrids.py`` ran 20 hybrids and their components on the
+    Why this one.  ``benchmarks/hybrids.py`` ran 17 candidate hybrids and their components on the
     shifted/rotated suite (9 functions).  Two facts decided it:
 
     * multi-start L-BFGS-B alone is a very strong baseline on this suite (smooth
