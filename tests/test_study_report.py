@@ -110,3 +110,20 @@ def test_objective_that_always_fails_still_reports(tmp_path):
     assert np.isinf(summary["median"]).all() and np.isinf(summary["q75"]).all()
     path = s.to_report(tmp_path)
     assert (path.parent / "convergence.png").is_file()
+
+
+def test_returned_figures_render_as_png_in_an_ipython_shell():
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    from hybridlab.study import plots
+
+    shell = InteractiveShell.instance()
+    try:
+        plots.enable_notebook_display()
+        fig = Figure()
+        fig.add_subplot().plot([0, 1])
+        data, _ = shell.display_formatter.format(fig)
+        assert data["image/png"][:4] == b"\x89PNG"
+    finally:
+        InteractiveShell.clear_instance()

@@ -37,6 +37,39 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 120) -> Figure:
     return fig
 
 
+def _png(fig: Figure) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def enable_notebook_display() -> None:
+    """Show the :class:`~matplotlib.figure.Figure` objects these functions return as PNG
+    in Jupyter, without ``%matplotlib inline``.
+
+    The plots are built on ``Figure`` rather than pyplot (so nothing leaks into pyplot's
+    state and a figure never shows twice), and IPython only renders a bare ``Figure``
+    when the inline backend has registered its formatter.  This registers a PNG formatter
+    for ``Figure`` in the running IPython shell, if any; it is called on import and does
+    nothing outside IPython or when a formatter is already there.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the lab extra
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    png = shell.display_formatter.formatters["image/png"]
+    if Figure not in png.type_printers:
+        png.for_type(Figure, _png)
+
+
+enable_notebook_display()
+
+
 def _colors(names: Sequence[str]) -> dict[str, Any]:
     import matplotlib
 
