@@ -25,7 +25,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Optimizer", "OptimizerProtocol", "Population"]
+__all__ = ["Optimizer", "OptimizerProtocol", "Population", "is_int"]
+
+
+def is_int(v: object) -> bool:
+    """True for Python and numpy integers, False for bools, floats and anything else
+    (the check behind the "must be an integer" errors of the optimizers' arguments)."""
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..schedules import Schedule
 from ._rng import private_rng
-from .base import Optimizer, Population
+from .base import Optimizer, Population, is_int
 
 __all__ = ["PSO"]
 
@@ -48,10 +48,6 @@ with _no_log_config():
     from pyswarms.backend.topology import Ring, Star
 
     BOUNDS_STRATEGIES = tuple(sorted(BoundaryHandler("nearest").strategies))
-
-
-def _is_int(v: object) -> bool:
-    return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
 
 class PSO(Optimizer):
@@ -130,7 +126,7 @@ class PSO(Optimizer):
 
     def _check(self) -> None:
         n, k, vc = self.n_particles, self.k, self.velocity_clamp
-        if not _is_int(n) or n < 2:
+        if not is_int(n) or n < 2:
             raise ValueError(f"n_particles must be an integer >= 2, got {n!r}")
         if self.topology not in ("star", "ring"):
             raise ValueError(f"topology must be 'star' (global best) or 'ring' (local best), "
@@ -143,7 +139,7 @@ class PSO(Optimizer):
                                  f" or a schedule f(progress) -> float, got {v!r}")
             if isinstance(v, Schedule) and name != "w" and min(v.start, v.end) < 0:
                 raise ValueError(f"{name} schedule must stay >= 0, got {v!r}")
-        if self.topology == "ring" and (not _is_int(k) or not 1 <= k < n):
+        if self.topology == "ring" and (not is_int(k) or not 1 <= k < n):
             raise ValueError(f"ring topology needs an integer k with 1 <= k < n_particles "
                              f"({n}), got k={k!r}")
         if self.topology == "ring" and not (isinstance(self.p, Real) and self.p >= 1):

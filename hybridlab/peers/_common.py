@@ -22,10 +22,6 @@ def _require(module: str, package: str, who: str) -> ModuleType:
 
 
 
-def _is_int(v: object) -> bool:
-    return isinstance(v, int | np.integer) and not isinstance(v, bool)
-
-
 def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(2**31 - 1))
 

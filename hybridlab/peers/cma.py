@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..optimizers.base import Optimizer, Population
-from ._common import _finite, _is_int, _require, _seed
+from ..optimizers.base import Optimizer, Population, is_int
+from ._common import _finite, _require, _seed
 
 
 class CMAES(Optimizer):
@@ -69,10 +69,10 @@ class CMAES(Optimizer):
                 or not 0 < sigma0 <= 1):
             raise ValueError(f"sigma0 is a step size in box widths, 0 < sigma0 <= 1 (e.g. "
                              f"0.3); got {sigma0!r}")
-        if popsize is not None and (not _is_int(popsize) or popsize < 2):
+        if popsize is not None and (not is_int(popsize) or popsize < 2):
             raise ValueError(f"popsize must be an integer >= 2, or None for pycma's default "
                              f"4 + 3 ln(dim); got {popsize!r}")
-        if not _is_int(restarts) or restarts < 0:
+        if not is_int(restarts) or restarts < 0:
             raise ValueError(f"restarts must be an integer >= 0 (0: no restarts, IPOP uses "
                              f"9); got {restarts!r}")
         if not isinstance(incpopsize, int | float) or not incpopsize >= 1:

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..optimizers._rng import _GLOBALS
-from ..optimizers.base import Optimizer, Population
-from ._common import _CopiesParameters, _is_int, _require, _seed
+from ..optimizers.base import Optimizer, Population, is_int
+from ._common import _CopiesParameters, _require, _seed
 
 #: fallback warnings already shown in this process
 _WARNED: set[str] = set()
@@ -186,7 +186,7 @@ class NGOpt(_CopiesParameters, Optimizer):
 
     def __init__(self, optimizer: str = "NGOpt", num_workers: int = 1,
                  fallback: str | None = "CMA") -> None:
-        if not _is_int(num_workers) or num_workers < 1:
+        if not is_int(num_workers) or num_workers < 1:
             raise ValueError(f"num_workers (points per ask) must be an integer >= 1, got "
                              f"{num_workers!r}")
         ng = _import_nevergrad("NGOpt")

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..optimizers.base import Optimizer, Population
-from ._common import _CopiesParameters, _is_int, _require, _seed
+from ..optimizers.base import Optimizer, Population, is_int
+from ._common import _CopiesParameters, _require, _seed
 
 
 @contextmanager
@@ -82,7 +82,7 @@ class OptunaSampler(_CopiesParameters, Optimizer):
                  sampler_kwargs: dict[str, Any] | None = None) -> None:
         if sampler not in _SAMPLERS:
             raise ValueError(f"sampler must be one of {_SAMPLERS}, got {sampler!r}")
-        if not _is_int(batch_size) or batch_size < 1:
+        if not is_int(batch_size) or batch_size < 1:
             raise ValueError(f"batch_size (trials per ask) must be an integer >= 1, got "
                              f"{batch_size!r}")
         if sampler_kwargs is not None and not isinstance(sampler_kwargs, dict):
