@@ -4,29 +4,16 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
+from study_helpers import Boom, shifted_sphere
 
 import hybridlab as hl
 from hybridlab.benchmarks import suite
-from hybridlab.optimizers import Optimizer
 from hybridlab.study import DEFAULT_TARGETS, Study, compare, log_grid
 
 PROBLEMS = {i.name: i for i in suite(dims=(2,), instances=1,
                                      functions=["sphere", "rastrigin"])}
 OPTIMIZERS = {"random": "random", "pso": "pso", "ga>>local": "ga>>local"}
 TIME_COLUMNS = ["seconds", "objective_seconds"]
-
-
-class Boom(Optimizer):
-    """An optimizer that raises in ask."""
-
-    name = "boom"
-
-    def ask(self):
-        raise RuntimeError("boom in ask")
-
-
-def shifted_sphere(x):
-    return float(np.sum((x - 1.0) ** 2)) + 3.0
 
 
 @pytest.fixture(scope="module")

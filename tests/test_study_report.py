@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from study_helpers import Boom, shifted_sphere
 
 import hybridlab as hl
 from hybridlab.benchmarks import suite
-from hybridlab.optimizers import Optimizer
 from hybridlab.study import (
     Study,
     compare,
@@ -19,17 +19,6 @@ from hybridlab.study import (
 )
 
 matplotlib.use("Agg")
-
-
-class Boom(Optimizer):
-    name = "boom"
-
-    def ask(self):
-        raise RuntimeError("boom in ask")
-
-
-def shifted_sphere(x):
-    return float(np.sum((x - 1.0) ** 2)) + 3.0
 
 
 @pytest.fixture(scope="module")
