@@ -28,7 +28,6 @@ from .optimizers import (
 from .problem import Problem
 from .result import Result
 from .space import Categorical, Integer, Real, Space
-from .study import Study, compare
 
 __version__ = "0.1.0"
 
@@ -63,3 +62,14 @@ __all__ = [
     "register",
     "scaled",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``Study`` and ``compare`` load on first use: the study package pulls in matplotlib
+    and scipy.stats, a third of ``import hybridlab``'s time, which a plain ``minimize``
+    (or a worker process) does not need."""
+    if name in ("Study", "compare"):
+        from . import study
+
+        return getattr(study, name)
+    raise AttributeError(f"module 'hybridlab' has no attribute {name!r}")
