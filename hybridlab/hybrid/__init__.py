@@ -17,7 +17,7 @@ registry name does.
 
 from .adaptive import Adaptive
 from .composite import Composite
-from .default import default
+from .default import default, expensive
 from .islands import Islands
 from .memetic import Memetic
 from .portfolio import Portfolio
@@ -25,4 +25,4 @@ from .sequential import Sequential
 from .spec import parse
 
 __all__ = ["Adaptive", "Composite", "Islands", "Memetic", "Portfolio", "Sequential", "default",
-           "parse"]
+           "expensive", "parse"]

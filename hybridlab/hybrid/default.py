@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..optimizers import PSO, LocalSearch
+from ..optimizers import PSO, BayesOpt, LocalSearch
 from ..optimizers.base import Optimizer
 from .portfolio import Portfolio
 from .sequential import Sequential
 
-__all__ = ["default"]
+__all__ = ["default", "expensive"]
 
 
 def default() -> Optimizer:
@@ -43,3 +43,15 @@ def default() -> Optimizer:
     'local|pso>>local'
     """
     return Portfolio(LocalSearch(), Sequential(PSO(), LocalSearch()), race=True, patience=5)
+
+
+def expensive() -> Optimizer:
+    """The hybrid for few, costly evaluations (hyperparameter search, training runs).
+
+    Example
+    -------
+    >>> import hybridlab as hl
+    >>> hl.make("expensive").name
+    'bayes'
+    """
+    return BayesOpt()

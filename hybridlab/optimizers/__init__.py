@@ -13,6 +13,7 @@ from typing import Any
 
 from .base import Optimizer, OptimizerProtocol, Population
 from .baseline import Grid, LatinHypercube, RandomSearch
+from .bayes import BayesOpt
 from .ga import GA
 from .local import LocalSearch
 from .pso import PSO
@@ -21,6 +22,7 @@ __all__ = [
     "GA",
     "PSO",
     "REGISTRY",
+    "BayesOpt",
     "Grid",
     "LatinHypercube",
     "LocalSearch",
@@ -40,6 +42,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "random": RandomSearch,
     "grid": Grid,
     "lhs": LatinHypercube,
+    "bayes": BayesOpt,
 }
 
 
@@ -66,10 +69,10 @@ def make(spec: str, **kwargs: Any) -> Optimizer:
     if not isinstance(spec, str):
         raise ValueError(f"optimizer spec must be a string, got {spec!r}")
     key = spec.strip()
-    if key == "default" and "default" not in REGISTRY:
-        from ..hybrid import default
+    if key in ("default", "expensive") and key not in REGISTRY:
+        from ..hybrid import default, expensive
 
-        return default()
+        return default() if key == "default" else expensive()
     if key not in REGISTRY and not _PEERS.isdisjoint(re.findall(r"\w+", key)):
         from ..peers import register_peers
 

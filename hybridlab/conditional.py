@@ -1,0 +1,283 @@
+"""Conditional search spaces: a categorical choice that switches sub-spaces.
+
+Model selection and pipeline search need parameters that exist only for some choices:
+``C`` and ``gamma`` only when the model is an SVC, ``learning_rate`` only for gradient
+boosting.  :class:`Choice` spells that; :class:`ConditionalSpace` flattens the tree into
+one unit box (every branch's dimensions side by side, so every optimizer and hybrid works
+unchanged) and decodes a point to the *active* parameters only.
+
+Names inside an option's sub-space are relative to the choice: the sub-space ``{"C": ...}``
+of the choice ``"model"`` yields the parameter ``"model__C"``, which is exactly how
+scikit-learn addresses a parameter of a pipeline step or a nested estimator.
+
+Example
+-------
+>>> from hybridlab.space import Real, Integer
+>>> space = ConditionalSpace({
+...     "model": Choice({
+...         "svc": ("SVC", {"C": Real(1e-2, 1e2, log=True)}),
+...         "tree": ("Tree", {"max_depth": Integer(1, 8)}),
+...     }),
+...     "scale": Choice(["standard", "minmax"]),
+... })
+>>> space.names          # one dimension per choice and per branch parameter
+['model', 'model__C[model=svc]', 'model__max_depth[model=tree]', 'scale']
+>>> p = space.decode([0.9, 0.1, 0.6, 0.1])
+>>> p
+{'model': 'Tree', 'model__max_depth': 5, 'scale': 'standard'}
+>>> sorted(space.decode(space.encode(p)).items()) == sorted(p.items())
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .space import Categorical, Dimension, Integer, Real, Space
+
+__all__ = ["Choice", "ConditionalSpace"]
+
+
+@dataclass(frozen=True)
+class _Option:
+    label: str
+    value: Any
+    subspace: dict[str, Any]  # relative name -> Dimension | Choice
+
+
+class Choice:
+    """A categorical whose options may carry their own sub-space.
+
+    Parameters
+    ----------
+    options : mapping or sequence
+        ``{label: value}``, ``{label: (value, subspace)}``, or a plain sequence of values
+        (labelled by ``str(value)``, or by class name for objects such as estimators).
+        A ``subspace`` maps names (relative to this choice: ``"C"`` becomes
+        ``"<choice>__C"``) to :class:`Real`, :class:`Integer`, :class:`Categorical` or
+        another :class:`Choice`.  To use a tuple itself as a value, write ``(value, {})``.
+
+    Example
+    -------
+    >>> c = Choice({"linear": "linear", "rbf": ("rbf", {"gamma": Real(1e-3, 1, log=True)})})
+    >>> c.labels
+    ['linear', 'rbf']
+    """
+
+    def __init__(self, options: Mapping[str, Any] | Sequence[Any]) -> None:
+        if isinstance(options, Mapping):
+            items = list(options.items())
+        elif isinstance(options, Sequence) and not isinstance(options, str):
+            items = [(_label(v), v) for v in options]
+        else:
+            raise ValueError(f"Choice needs a dict {{label: value}} or a list of values, "
+                             f"got {options!r}")
+        if not items:
+            raise ValueError("Choice is empty: give at least one option")
+        opts = []
+        for label, spec in items:
+            if not isinstance(label, str):
+                raise ValueError(f"Choice labels must be str, got {label!r}")
+            if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], Mapping):
+                value, sub = spec
+            else:
+                value, sub = spec, {}
+            for name, d in sub.items():
+                if not isinstance(name, str) or not isinstance(d, Real | Integer | Categorical
+                                                               | Choice):
+                    raise ValueError(f"option {label!r}: sub-space entry {name!r}: {d!r} must "
+                                     "be Real, Integer, Categorical or Choice")
+            opts.append(_Option(label, value, dict(sub)))
+        labels = [o.label for o in opts]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"Choice labels must be distinct, got {labels}; pass a dict "
+                             "{label: value} to name options yourself")
+        self.options: list[_Option] = opts
+
+    @property
+    def labels(self) -> list[str]:
+        return [o.label for o in self.options]
+
+    def __repr__(self) -> str:
+        parts = [f"{o.label!r}: ({o.value!r}, {o.subspace!r})" if o.subspace
+                 else f"{o.label!r}: {o.value!r}" for o in self.options]
+        return "Choice({" + ", ".join(parts) + "})"
+
+
+def _label(v: Any) -> str:
+    if isinstance(v, str | int | float | bool) or v is None:
+        return str(v)
+    return type(v).__name__
+
+
+@dataclass(frozen=True)
+class _Node:
+    """One entry of the flattened tree: a plain dimension or a choice."""
+
+    flat: str            # name in the flat unit box
+    param: str           # user-facing parameter name
+    dim: Dimension
+    choice: Choice | None
+    children: dict[str, list[_Node]]  # label -> nodes active under that label
+
+
+class ConditionalSpace(Space):
+    """A :class:`~hybridlab.space.Space` with :class:`Choice` entries.
+
+    The unit box has one dimension per choice and one per parameter of every branch;
+    ``decode`` returns only the parameters active for the chosen branches (so an
+    objective, or scikit-learn's ``set_params``, never sees a parameter of a model that
+    was not chosen).  Points are always decoded to dicts.
+
+    Parameters
+    ----------
+    params : mapping
+        Names to :class:`Real`, :class:`Integer`, :class:`Categorical` or :class:`Choice`.
+
+    Notes
+    -----
+    Inactive dimensions are still part of the box: an optimizer moving them changes
+    nothing, and they carry their values along for when their branch is chosen again.
+    ``encode`` puts an inactive dimension at the middle of its range.
+    """
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        if not isinstance(params, Mapping) or not params:
+            raise ValueError("ConditionalSpace needs a non-empty dict of name -> Real/"
+                             "Integer/Categorical/Choice")
+        flat: dict[str, Dimension] = {}
+        self.tree: list[_Node] = _build(params, "", "", flat)
+        super().__init__(flat)
+        self.is_real = False
+        self.params: dict[str, Any] = dict(params)
+
+    @classmethod
+    def of(cls, params: Mapping[str, Any] | Space) -> Space:
+        """``params`` as a space: a :class:`Space` stays itself, a dict becomes a
+        :class:`ConditionalSpace` (plain dimensions only give the same decoding as
+        :class:`Space` would, but always as dicts)."""
+        return params if isinstance(params, Space) else cls(params)
+
+    def __repr__(self) -> str:
+        return f"ConditionalSpace({self.params!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConditionalSpace) and repr(self) == repr(other)
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+    # -- decoding ------------------------------------------------------------------------
+    def decode(self, u: Sequence[float] | np.ndarray) -> dict[str, Any]:
+        u = np.asarray(u, dtype=float)
+        if u.shape != (self.dim,):
+            raise ValueError(f"expected a point of shape ({self.dim},), got {u.shape}")
+        return self.decode_batch(u[None, :])[0]
+
+    def decode_batch(self, U: np.ndarray) -> list[dict[str, Any]]:
+        U = np.asarray(U, dtype=float)
+        if U.ndim != 2 or U.shape[1] != self.dim:
+            raise ValueError(f"expected points of shape (n, {self.dim}), got {U.shape}")
+        cols = self.columns(U)
+        out = []
+        for r in range(U.shape[0]):
+            params: dict[str, Any] = {}
+            _decode(self.tree, cols, r, params)
+            out.append(params)
+        return out
+
+    # -- encoding ------------------------------------------------------------------------
+    def encode(self, value: Mapping[str, Any] | Sequence[float] | np.ndarray) -> np.ndarray:
+        """Active parameters (as ``decode`` returns them) -> a unit point.
+
+        A choice's value may be given as its label, its value, or (for objects such as
+        estimators) an object of the same class as the option's value.
+        """
+        if not isinstance(value, Mapping):
+            return super().encode(value)
+        u = np.full(self.dim, 0.5)
+        index = {n: i for i, n in enumerate(self.names)}
+        # plain dimensions in the middle of their range are not valid for Integer edges,
+        # but 0.5 decodes to a legal value for every kind; known values are overwritten
+        used = _encode(self.tree, dict(value), u, index)
+        unknown = set(value) - used
+        if unknown:
+            raise ValueError(f"unknown or inactive parameter(s) {sorted(unknown)}; "
+                             f"active parameters come from {list(self.params)}")
+        return u
+
+
+def _build(params: Mapping[str, Any], prefix: str, tag: str,
+           flat: dict[str, Dimension]) -> list[_Node]:
+    nodes = []
+    for name, d in params.items():
+        if not isinstance(name, str):
+            raise ValueError(f"parameter names must be str, got {name!r}")
+        param = prefix + name
+        key = param + tag
+        if key in flat:
+            raise ValueError(f"parameter {param!r} appears twice in the same branch")
+        if isinstance(d, Choice):
+            flat[key] = Categorical(d.labels)
+            children = {o.label: _build(o.subspace, param + "__", f"{tag}[{param}={o.label}]",
+                                        flat) for o in d.options}
+            nodes.append(_Node(key, param, flat[key], d, children))
+        elif isinstance(d, Real | Integer | Categorical):
+            flat[key] = d
+            nodes.append(_Node(key, param, d, None, {}))
+        else:
+            raise ValueError(f"parameter {param!r} is {d!r}; use Real, Integer, Categorical "
+                             "or Choice")
+    return nodes
+
+
+def _decode(nodes: list[_Node], cols: dict[str, np.ndarray], r: int,
+            out: dict[str, Any]) -> None:
+    for node in nodes:
+        v = cols[node.flat][r]
+        if node.choice is None:
+            out[node.param] = node.dim.to_python(v)
+            continue
+        option = node.choice.options[node.choice.labels.index(v)]
+        out[node.param] = option.value
+        _decode(node.children[option.label], cols, r, out)
+
+
+def _encode(nodes: list[_Node], value: dict[str, Any], u: np.ndarray,
+            index: dict[str, int]) -> set[str]:
+    used: set[str] = set()
+    for node in nodes:
+        if node.param not in value:
+            raise ValueError(f"missing value for {node.param!r}")
+        v = value[node.param]
+        used.add(node.param)
+        if node.choice is None:
+            u[index[node.flat]] = node.dim.encode(v)
+            continue
+        label = _match(node.choice, v, node.param)
+        u[index[node.flat]] = node.dim.encode(label)
+        used |= _encode(node.children[label], value, u, index)
+    return used
+
+
+def _match(choice: Choice, v: Any, param: str) -> str:
+    for o in choice.options:  # by identity or equality of value, then by label
+        if o.value is v:
+            return o.label
+    for o in choice.options:
+        try:
+            if bool(o.value == v):
+                return o.label
+        except (TypeError, ValueError):
+            continue
+    if isinstance(v, str) and v in choice.labels:
+        return v
+    same_class = [o.label for o in choice.options if type(o.value) is type(v)
+                  and not isinstance(v, str | int | float | bool)]
+    if len(same_class) == 1:
+        return same_class[0]
+    raise ValueError(f"{param}={v!r} matches no option; choose one of {choice.labels}")

@@ -1,0 +1,167 @@
+"""Bayesian optimization: a Gaussian-process surrogate with expected improvement.
+
+For expensive objectives (a cross-validated model fit, a training run) the few points one
+can afford are best spent where a surrogate model expects improvement.  The surrogate is
+scikit-learn's :class:`~sklearn.gaussian_process.GaussianProcessRegressor` (Matern 5/2
+with one length scale per dimension, plus a white-noise term because CV scores are
+noisy); expected improvement is maximised over random points of the unit box and
+perturbations of the best points found so far.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.stats import norm, qmc
+
+from .base import Optimizer, Population, is_int
+
+__all__ = ["BayesOpt", "expected_improvement"]
+
+
+def expected_improvement(mu: np.ndarray, sigma: np.ndarray, best: float,
+                         xi: float = 0.0) -> np.ndarray:
+    """Expected improvement below ``best`` (minimisation) of a normal prediction.
+
+    Example
+    -------
+    >>> float(expected_improvement(np.array([0.0]), np.array([1.0]), best=0.0)[0])
+    0.398942...
+    """
+    sigma = np.maximum(sigma, 1e-12)
+    z = (best - mu - xi) / sigma
+    return (best - mu - xi) * norm.cdf(z) + sigma * norm.pdf(z)
+
+
+class BayesOpt(Optimizer):
+    """GP-EI Bayesian optimization on the unit box.
+
+    Parameters
+    ----------
+    n_init : int, optional
+        Points of a scrambled Latin hypercube before the surrogate takes over (default
+        ``max(5, 2 * dim)``, capped at a third of the budget).  Points of a warm start
+        (``init``) count towards it.
+    batch_size : int
+        Points per ask.  With more than one, the later points of a batch are chosen by
+        the *kriging believer* rule (the surrogate's mean is taken as the value of the
+        points already picked), so a batch can be evaluated in parallel.
+    candidates : int
+        Points at which expected improvement is computed per pick: half uniform in the
+        box, half gaussian perturbations of the five best points.
+    xi : float
+        Exploration margin of expected improvement, in units of the standardised ``y``.
+    refit_every : int
+        Re-optimise the kernel's hyperparameters (the costly part) every this many
+        told points; in between the surrogate is refitted with the last kernel.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from hybridlab import Problem, Space, minimize
+    >>> p = Problem(lambda x: float(np.sum((x - 0.3) ** 2)), Space.box(2, -1, 1))
+    >>> r = minimize(p, BayesOpt(), budget=25, seed=0)
+    >>> bool(r.y < 1e-2)
+    True
+    """
+
+    name = "bayes"
+
+    def __init__(self, n_init: int | None = None, batch_size: int = 1, candidates: int = 2000,
+                 xi: float = 0.01, refit_every: int = 3) -> None:
+        for arg, v, lo in (("n_init", n_init, 1), ("batch_size", batch_size, 1),
+                           ("candidates", candidates, 10), ("refit_every", refit_every, 1)):
+            if v is not None and (not is_int(v) or v < lo):
+                raise ValueError(f"BayesOpt {arg} must be an integer >= {lo}, got {v!r}")
+        if not xi >= 0:
+            raise ValueError(f"BayesOpt xi must be >= 0, got {xi!r}")
+        self.n_init, self.batch_size, self.candidates = n_init, batch_size, candidates
+        self.xi, self.refit_every = float(xi), refit_every
+
+    def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
+              budget: int | None = None) -> None:
+        super().start(dim, rng, init, budget)
+        n0 = self.n_init if self.n_init is not None else max(5, 2 * self.dim)
+        if self.n_init is None and budget is not None:
+            n0 = max(2, min(n0, budget // 3))
+        self._X = np.empty((0, dim)) if init is None else np.asarray(init.X, float)
+        self._y = np.empty(0) if init is None else np.asarray(init.y, float)
+        n_lhs = max(0, n0 - len(self._y))
+        seed = int(rng.integers(2**32))
+        self._design = qmc.LatinHypercube(d=dim, seed=seed).random(n_lhs) if n_lhs else \
+            np.empty((0, dim))
+        self._gp = None
+        self._fitted_at = -10**9
+        self._phase = "lhs"
+
+    def ask(self) -> np.ndarray:
+        if len(self._design):
+            X, self._design = self._design[: self.batch_size], self._design[self.batch_size:]
+            self._phase = "lhs"
+            return X
+        self._phase = self.name
+        finite = np.isfinite(self._y)
+        if finite.sum() < 2:
+            return self.rng.random((self.batch_size, self.dim))
+        X, y = self._X, np.where(finite, self._y, np.max(self._y[finite]))
+        picks: list[np.ndarray] = []
+        for _ in range(int(self.batch_size)):
+            gp, mean, std = self._fit(X, y, believer=bool(picks))
+            cand = self._candidates(X, y)
+            mu, sd = gp.predict(cand, return_std=True)
+            ei = expected_improvement(mu, sd, float(np.min((y - mean) / std)), self.xi)
+            x = cand[int(np.argmax(ei))]
+            picks.append(x)
+            X = np.vstack([X, x])
+            y = np.append(y, mean + std * float(gp.predict(x[None, :])[0]))
+        return np.array(picks)
+
+    def tell(self, X: np.ndarray, y: np.ndarray) -> None:
+        super().tell(X, y)
+        self._X = np.vstack([self._X, np.asarray(X, float).reshape(-1, self.dim)])
+        self._y = np.concatenate([self._y, np.asarray(y, float).reshape(-1)])
+
+    @property
+    def phase(self) -> str:
+        return self._phase
+
+    # -- the surrogate -------------------------------------------------------------------
+    def _fit(self, X: np.ndarray, y: np.ndarray, believer: bool):
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        mean, std = float(np.mean(y)), float(np.std(y)) or 1.0
+        z = (y - mean) / std
+        refit = not believer and len(y) - self._fitted_at >= self.refit_every
+        ard = len(y) >= 5 * self.dim  # one length scale per axis once data allow it
+        fresh = self._gp is None or (refit and ard != self._ard)
+        if fresh:
+            scale = np.full(self.dim, 0.3) if ard else 0.3
+            kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
+                length_scale=scale, length_scale_bounds=(0.03, 30.0), nu=2.5
+            ) + WhiteKernel(1e-2, (1e-6, 1.0))
+            self._ard = ard
+            refit = True
+        else:  # warm start: the hyperparameters move little between refits
+            kernel = self._gp.kernel_
+        gp = GaussianProcessRegressor(
+            kernel, normalize_y=False, optimizer="fmin_l_bfgs_b" if refit else None,
+            n_restarts_optimizer=2 if fresh else 0,
+            random_state=int(self.rng.integers(2**31)) if fresh else 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter on tiny data sets
+            gp.fit(X, z)
+        if not believer:
+            self._gp = gp
+            if refit:
+                self._fitted_at = len(y)
+        return gp, mean, std
+
+    def _candidates(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        n = int(self.candidates)
+        best = X[np.argsort(y, kind="stable")[:5]]
+        centres = best[self.rng.integers(len(best), size=n // 2)]
+        scale = self.rng.choice([0.02, 0.08, 0.2], size=(n // 2, 1))
+        local = np.clip(centres + scale * self.rng.standard_normal((n // 2, self.dim)), 0, 1)
+        return np.vstack([self.rng.random((n - n // 2, self.dim)), local])

@@ -1,0 +1,162 @@
+"""HybridSearchCV keeps scikit-learn's search-CV contract."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.estimator_checks import check_get_params_invariance, check_set_params
+
+from hybridlab import GA, Categorical, Integer, Real
+from hybridlab.conditional import Choice
+from hybridlab.ml.search import HybridSearchCV
+
+X, y = load_iris(return_X_y=True)
+SPACE = {"C": Real(1e-3, 1e2, log=True), "fit_intercept": Categorical([True, False])}
+
+
+def search(**kw):
+    kw = {"n_iter": 6, "cv": 3, "random_state": 0, "optimizer": "random", **kw}
+    return HybridSearchCV(LogisticRegression(max_iter=300), SPACE, **kw)
+
+
+def test_cv_results_have_gridsearchs_keys_and_one_row_per_candidate():
+    s = search().fit(X, y)
+    g = GridSearchCV(LogisticRegression(max_iter=300),
+                     {"C": [0.1, 1.0], "fit_intercept": [True, False]}, cv=3).fit(X, y)
+    assert set(s.cv_results_) == set(g.cv_results_)
+    assert len(s.cv_results_["params"]) == 6 == s.optimizer_result_.n_evals
+    i = s.best_index_
+    assert s.best_params_ == s.cv_results_["params"][i]
+    assert s.best_score_ == pytest.approx(s.cv_results_["mean_test_score"][i])
+    assert s.best_score_ == pytest.approx(-s.optimizer_result_.y)
+    assert s.score(X, y) == s.best_estimator_.score(X, y)
+    assert list(s.classes_) == [0, 1, 2]
+
+
+def test_same_seed_same_candidates_serial_or_parallel():
+    a = search(optimizer="default").fit(X, y)
+    b = search(optimizer="default", n_jobs=2).fit(X, y)
+    c = search(optimizer="default", random_state=1).fit(X, y)
+    assert a.cv_results_["params"] == b.cv_results_["params"]
+    np.testing.assert_allclose(a.cv_results_["mean_test_score"],
+                               b.cv_results_["mean_test_score"])
+    assert a.cv_results_["params"] != c.cv_results_["params"]
+
+
+def test_clone_and_params_follow_the_estimator_contract():
+    opt = GA(pop_size=4)
+    s = search(optimizer=opt)
+    check_get_params_invariance("HybridSearchCV", s)
+    check_set_params("HybridSearchCV", s)
+    c = clone(s)
+    assert c.get_params()["n_iter"] == 6 and c.optimizer is not opt
+    s.fit(X, y)
+    assert not hasattr(opt, "rng"), "the optimizer given is a prototype: never started"
+    assert s.get_params()["optimizer"] is opt
+    s.set_params(estimator__max_iter=50, n_iter=4).fit(X, y)
+    assert len(s.cv_results_["params"]) == 4
+
+
+def test_pipeline_and_conditional_space_give_only_active_params():
+    pipe = Pipeline([("scale", StandardScaler()), ("model", LogisticRegression())])
+    space = {
+        "scale": Choice([StandardScaler(), MinMaxScaler(), "passthrough"]),
+        "model": Choice({
+            "logreg": (LogisticRegression(max_iter=300), {"C": Real(1e-2, 1e2, log=True)}),
+            "tree": (DecisionTreeClassifier(random_state=0), {"max_depth": Integer(1, 6)}),
+        }),
+    }
+    s = HybridSearchCV(pipe, space, optimizer="random", n_iter=12, cv=3,
+                       random_state=0).fit(X, y)
+    for p in s.cv_results_["params"]:
+        kind = type(p["model"]).__name__
+        expected = "model__C" if kind == "LogisticRegression" else "model__max_depth"
+        assert {k for k in p if k.startswith("model__")} == {expected}
+    assert isinstance(s.best_estimator_, Pipeline)
+    best_model = s.best_estimator_.named_steps["model"]
+    for k, v in s.best_params_.items():
+        if k.startswith("model__"):
+            assert best_model.get_params()[k.removeprefix("model__")] == v
+
+
+class Flaky(ClassifierMixin, BaseEstimator):
+    """Fails to fit when ``bad`` is True."""
+
+    def __init__(self, bad=False, c=1.0):
+        self.bad, self.c = bad, c
+
+    def fit(self, X, y):
+        if self.bad:
+            raise RuntimeError("bad candidate")
+        self.classes_ = np.unique(y)
+        self.majority_ = np.bincount(y).argmax()
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.majority_)
+
+
+def test_failed_fits_follow_error_score_and_the_search_goes_on():
+    space = {"bad": Categorical([True, False]), "c": Real(0, 1)}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = HybridSearchCV(Flaky(), space, optimizer="random", n_iter=10, cv=3,
+                           random_state=0).fit(X, y)
+    scores = s.cv_results_["mean_test_score"]
+    bad = np.array([p["bad"] for p in s.cv_results_["params"]])
+    assert len(scores) == 10 and bad.any() and (~bad).any()
+    assert np.isnan(scores[bad]).all() and np.isfinite(scores[~bad]).all()
+    assert any("fits failed" in str(w.message) for w in caught)
+    assert s.best_params_["bad"] is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s0 = HybridSearchCV(Flaky(), space, optimizer="random", n_iter=10, cv=3,
+                            random_state=0, error_score=0.0).fit(X, y)
+    assert (s0.cv_results_["mean_test_score"][bad] == 0.0).all()
+
+
+def test_error_score_raise_and_all_failing_raise():
+    with pytest.raises(RuntimeError, match="bad candidate"):
+        HybridSearchCV(Flaky(bad=True), {"c": Real(0, 1)}, n_iter=3, cv=3,
+                       error_score="raise", random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="all 3 candidates failed"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        HybridSearchCV(Flaky(bad=True), {"c": Real(0, 1)}, n_iter=3, cv=3,
+                       random_state=0).fit(X, y)
+    # the lenient patch is gone afterwards: GridSearchCV raises as usual
+    with pytest.raises(ValueError, match="fits failed"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        GridSearchCV(Flaky(bad=True), {"c": [0.1]}, cv=3).fit(X, y)
+
+
+def test_multimetric_needs_refit_to_name_the_score():
+    s = search(scoring={"acc": "accuracy", "f1": "f1_macro"}, refit="f1").fit(X, y)
+    assert s.best_score_ == pytest.approx(np.nanmax(s.cv_results_["mean_test_f1"]))
+    with pytest.raises(ValueError, match="refit"):
+        search(scoring={"acc": "accuracy", "f1": "f1_macro"}, refit=False).fit(X, y)
+
+
+def test_warm_start_candidates_come_first():
+    s = search(init=[{"C": 1.0, "fit_intercept": True}]).fit(X, y)
+    assert s.cv_results_["params"][0] == {"C": 1.0, "fit_intercept": True}
+    assert s.optimizer_result_.history["phase"].iloc[0] == "init"
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"n_iter": 0}, "n_iter"),
+    ({"n_iter": 2.5}, "n_iter"),
+    ({"optimizer": "nope"}, "unknown optimizer"),
+    ({"optimizer": 3}, "ask/tell"),
+])
+def test_bad_arguments_raise_value_error(kw, match):
+    with pytest.raises(ValueError, match=match):
+        search(**kw).fit(X, y)
+    with pytest.raises(ValueError, match="search_space"):
+        HybridSearchCV(LogisticRegression(), {}, n_iter=2).fit(X, y)
