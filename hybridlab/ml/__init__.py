@@ -1,0 +1,1 @@
+"""Machine-learning workbench: search CV, data optimization, gradient-based HPO."""
