@@ -1,32 +1,32 @@
 """Conditional search spaces: a categorical choice that switches sub-spaces.
 
 Model selection and pipeline search need parameters that exist only for some choices:
-``C`` and ``gamma`` only when the model is an SVC, ``learning_rate`` only for gradient
-boosting.  :class:`Choice` spells that; :class:`ConditionalSpace` flattens the tree into
+``C`` and ``gamma`` only when the model is an SVC, ``l1_ratio`` only for the elastic-net
+penalty.  :class:`Choice` spells that; :class:`ConditionalSpace` flattens the tree into
 one unit box (every branch's dimensions side by side, so every optimizer and hybrid works
 unchanged) and decodes a point to the *active* parameters only.
 
-Names inside an option's sub-space are relative to the choice: the sub-space ``{"C": ...}``
-of the choice ``"model"`` yields the parameter ``"model__C"``, which is exactly how
-scikit-learn addresses a parameter of a pipeline step or a nested estimator.
+Where an option's sub-space parameters live follows scikit-learn's naming:
+
+* when the option's value is an estimator (it has ``get_params``), they are *its*
+  parameters: the sub-space ``{"C": ...}`` of the choice ``"model"`` yields ``"model__C"``;
+* otherwise they are *siblings* of the choice: the sub-space ``{"l1_ratio": ...}`` of the
+  choice ``"sgd__penalty"`` yields ``"sgd__l1_ratio"``.
 
 Example
 -------
 >>> from hybridlab.space import Real, Integer
 >>> space = ConditionalSpace({
-...     "model": Choice({
-...         "svc": ("SVC", {"C": Real(1e-2, 1e2, log=True)}),
-...         "tree": ("Tree", {"max_depth": Integer(1, 8)}),
-...     }),
-...     "scale": Choice(["standard", "minmax"]),
+...     "penalty": Choice({"l2": "l2",
+...                        "elasticnet": ("elasticnet", {"l1_ratio": Real(0.0, 1.0)})}),
+...     "alpha": Real(0.0, 1.0),
 ... })
 >>> space.names          # one dimension per choice and per branch parameter
-['model', 'model__C[model=svc]', 'model__max_depth[model=tree]', 'scale']
->>> p = space.decode([0.9, 0.1, 0.6, 0.1])
->>> p
-{'model': 'Tree', 'model__max_depth': 5, 'scale': 'standard'}
->>> sorted(space.decode(space.encode(p)).items()) == sorted(p.items())
-True
+['penalty', 'l1_ratio[penalty=elasticnet]', 'alpha']
+>>> space.decode([0.9, 0.25, 0.5])
+{'penalty': 'elasticnet', 'l1_ratio': 0.25, 'alpha': 0.5}
+>>> space.decode([0.1, 0.25, 0.5])
+{'penalty': 'l2', 'alpha': 0.5}
 """
 
 from __future__ import annotations
@@ -57,9 +57,11 @@ class Choice:
     options : mapping or sequence
         ``{label: value}``, ``{label: (value, subspace)}``, or a plain sequence of values
         (labelled by ``str(value)``, or by class name for objects such as estimators).
-        A ``subspace`` maps names (relative to this choice: ``"C"`` becomes
-        ``"<choice>__C"``) to :class:`Real`, :class:`Integer`, :class:`Categorical` or
-        another :class:`Choice`.  To use a tuple itself as a value, write ``(value, {})``.
+        A ``subspace`` maps names to :class:`Real`, :class:`Integer`,
+        :class:`Categorical` or another :class:`Choice`: parameters of the option's value
+        when it is an estimator (``"C"`` becomes ``"<choice>__C"``), siblings of the
+        choice otherwise (see the module docstring).  To use a tuple itself as a value,
+        write ``(value, {})``.
 
     Example
     -------
@@ -223,8 +225,9 @@ def _build(params: Mapping[str, Any], prefix: str, tag: str,
             raise ValueError(f"parameter {param!r} appears twice in the same branch")
         if isinstance(d, Choice):
             flat[key] = Categorical(d.labels)
-            children = {o.label: _build(o.subspace, param + "__", f"{tag}[{param}={o.label}]",
-                                        flat) for o in d.options}
+            children = {o.label: _build(o.subspace, param + "__" if hasattr(
+                o.value, "get_params") else prefix, f"{tag}[{param}={o.label}]", flat)
+                for o in d.options}
             nodes.append(_Node(key, param, flat[key], d, children))
         elif isinstance(d, Real | Integer | Categorical):
             flat[key] = d

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -109,6 +110,9 @@ class HybridSearchCV(BaseSearchCV):
         The optimizer's run: ``history`` (one row per candidate, with its phase, e.g.
         ``lhs`` or ``bayes``), and ``plot()`` for the convergence curve.  Its ``y`` is
         the negated best mean CV score.
+    optimizer_seconds_ : float
+        Time spent outside scikit-learn's fitting and scoring: the optimizer's asks and
+        tells and the driver's bookkeeping (the search's own overhead).
 
     Example
     -------
@@ -175,11 +179,14 @@ class HybridSearchCV(BaseSearchCV):
             return list(values)
 
         raised: list[BaseException] = []
+        fitting = [0.0]
 
         def objective(values: Any) -> np.ndarray:
             params = as_params(values)
+            t0 = time.perf_counter()
             try:
                 results = evaluate_candidates(params, **kwargs)
+                fitting[0] += time.perf_counter() - t0
                 key = self._score_key(results)
             except BaseException as exc:  # not a failed fit (those give error_score)
                 raised.append(exc)
@@ -192,6 +199,7 @@ class HybridSearchCV(BaseSearchCV):
             self.optimizer_result_ = minimize(
                 problem, optimizer, int(n_iter), seed=self._seed(), init=self.init,
                 callbacks=[lambda progress: bool(raised)])
+        self.optimizer_seconds_ = max(0.0, self.optimizer_result_.seconds - fitting[0])
         if raised:
             raise raised[0]
         if not self.optimizer_result_.history["status"].eq("ok").any():

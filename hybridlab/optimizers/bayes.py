@@ -34,6 +34,19 @@ def expected_improvement(mu: np.ndarray, sigma: np.ndarray, best: float,
     return (best - mu - xi) * norm.cdf(z) + sigma * norm.pdf(z)
 
 
+def _lbfgs(maxiter: int):
+    """L-BFGS-B for the kernel's hyperparameters with an iteration cap: a warm start
+    from the last hyperparameters needs only a few iterations."""
+    from scipy.optimize import minimize
+
+    def optimize(obj_func, initial_theta, bounds):
+        res = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds,
+                       options={"maxiter": maxiter})
+        return res.x, res.fun
+
+    return optimize
+
+
 class BayesOpt(Optimizer):
     """GP-EI Bayesian optimization on the unit box.
 
@@ -53,8 +66,9 @@ class BayesOpt(Optimizer):
     xi : float
         Exploration margin of expected improvement, in units of the standardised ``y``.
     refit_every : int
-        Re-optimise the kernel's hyperparameters (the costly part) every this many
-        told points; in between the surrogate is refitted with the last kernel.
+        Re-optimise the kernel's hyperparameters every this many told points (warm
+        started from the last ones, so a refit costs a few milliseconds); in between the
+        surrogate is refitted with the last kernel.
 
     Example
     -------
@@ -69,7 +83,7 @@ class BayesOpt(Optimizer):
     name = "bayes"
 
     def __init__(self, n_init: int | None = None, batch_size: int = 1, candidates: int = 2000,
-                 xi: float = 0.01, refit_every: int = 3) -> None:
+                 xi: float = 0.01, refit_every: int = 1) -> None:
         for arg, v, lo in (("n_init", n_init, 1), ("batch_size", batch_size, 1),
                            ("candidates", candidates, 10), ("refit_every", refit_every, 1)):
             if v is not None and (not is_int(v) or v < lo):
@@ -135,20 +149,22 @@ class BayesOpt(Optimizer):
         z = (y - mean) / std
         refit = not believer and len(y) - self._fitted_at >= self.refit_every
         ard = len(y) >= 5 * self.dim  # one length scale per axis once data allow it
-        fresh = self._gp is None or (refit and ard != self._ard)
-        if fresh:
-            scale = np.full(self.dim, 0.3) if ard else 0.3
+        if self._gp is None:  # the one cold start: a few restarts
             kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
-                length_scale=scale, length_scale_bounds=(0.03, 30.0), nu=2.5
+                length_scale=0.3, length_scale_bounds=(0.03, 30.0), nu=2.5
             ) + WhiteKernel(1e-2, (1e-6, 1.0))
-            self._ard = ard
-            refit = True
-        else:  # warm start: the hyperparameters move little between refits
-            kernel = self._gp.kernel_
+            self._ard, refit, restarts = False, True, 2
+        else:  # warm start from the last hyperparameters: a few cheap iterations
+            kernel, restarts = self._gp.kernel_, 0
+            if refit and ard and not self._ard:  # isotropic -> one scale per axis
+                amp, matern, white = kernel.k1.k1, kernel.k1.k2, kernel.k2
+                kernel = amp * Matern(np.full(self.dim, matern.length_scale),
+                                      matern.length_scale_bounds, nu=2.5) + white
+                self._ard = True
         gp = GaussianProcessRegressor(
-            kernel, normalize_y=False, optimizer="fmin_l_bfgs_b" if refit else None,
-            n_restarts_optimizer=2 if fresh else 0,
-            random_state=int(self.rng.integers(2**31)) if fresh else 0)
+            kernel, normalize_y=False, optimizer=_lbfgs(60 if restarts else 15) if refit
+            else None,
+            n_restarts_optimizer=restarts, random_state=int(self.rng.integers(2**31)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence chatter on tiny data sets
             gp.fit(X, z)
