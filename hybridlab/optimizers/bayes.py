@@ -47,6 +47,18 @@ def _lbfgs(maxiter: int):
     return optimize
 
 
+_CONTROLLER = None
+
+
+def _single_threaded():
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER is None:  # inspecting the loaded libraries once is enough
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
 class BayesOpt(Optimizer):
     """GP-EI Bayesian optimization on the unit box.
 
@@ -83,7 +95,7 @@ class BayesOpt(Optimizer):
     name = "bayes"
 
     def __init__(self, n_init: int | None = None, batch_size: int = 1, candidates: int = 2000,
-                 xi: float = 0.01, refit_every: int = 1) -> None:
+                 xi: float = 0.01, refit_every: int = 2) -> None:
         for arg, v, lo in (("n_init", n_init, 1), ("batch_size", batch_size, 1),
                            ("candidates", candidates, 10), ("refit_every", refit_every, 1)):
             if v is not None and (not is_int(v) or v < lo):
@@ -110,6 +122,16 @@ class BayesOpt(Optimizer):
         self._phase = "lhs"
 
     def ask(self) -> np.ndarray:
+        if len(self._design):
+            X, self._design = self._design[: self.batch_size], self._design[self.batch_size:]
+            self._phase = "lhs"
+            return X
+        # the surrogate's matrices are small: BLAS threads only cost here, and a lot when
+        # the cores are busy with the objective (n_jobs workers)
+        with _single_threaded():
+            return self._ask_model()
+
+    def _ask_model(self) -> np.ndarray:
         if len(self._design):
             X, self._design = self._design[: self.batch_size], self._design[self.batch_size:]
             self._phase = "lhs"
