@@ -225,8 +225,9 @@ def _build(params: Mapping[str, Any], prefix: str, tag: str,
             raise ValueError(f"parameter {param!r} appears twice in the same branch")
         if isinstance(d, Choice):
             flat[key] = Categorical(d.labels)
+            owner = param[: param.rfind("__") + 2] if "__" in param else ""
             children = {o.label: _build(o.subspace, param + "__" if hasattr(
-                o.value, "get_params") else prefix, f"{tag}[{param}={o.label}]", flat)
+                o.value, "get_params") else owner, f"{tag}[{param}={o.label}]", flat)
                 for o in d.options}
             nodes.append(_Node(key, param, flat[key], d, children))
         elif isinstance(d, Real | Integer | Categorical):

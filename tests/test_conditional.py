@@ -102,3 +102,10 @@ def test_any_optimizer_searches_a_conditional_space():
     r = minimize(Problem(objective, space), "ga", budget=200, seed=0)
     assert r.y == 0
     assert r.x == {"model": TREE, "model__max_depth": 6, "scale": "minmax"}
+
+
+def test_sub_params_of_plain_values_are_siblings_in_the_owner_estimator():
+    space = ConditionalSpace({"sgd__penalty": Choice({
+        "l2": "l2", "elasticnet": ("elasticnet", {"l1_ratio": Real(0.0, 1.0)})})})
+    assert space.decode([0.9, 0.5]) == {"sgd__penalty": "elasticnet", "sgd__l1_ratio": 0.5}
+    assert space.decode([0.1, 0.5]) == {"sgd__penalty": "l2"}
