@@ -197,7 +197,10 @@ class ConditionalSpace(Space):
         """Active parameters (as ``decode`` returns them) -> a unit point.
 
         A choice's value may be given as its label, its value, or (for objects such as
-        estimators) an object of the same class as the option's value.
+        estimators) an equal-looking object (same ``repr``) or the only option of its
+        class.  Sub-parameters of an estimator-valued choice that are left out are read
+        off the given estimator (``{"impute": SimpleImputer(strategy="median")}`` supplies
+        ``impute__add_indicator``), so a pipeline's current steps can be encoded as is.
         """
         if not isinstance(value, Mapping):
             return super().encode(value)
@@ -252,19 +255,26 @@ def _decode(nodes: list[_Node], cols: dict[str, np.ndarray], r: int,
 
 
 def _encode(nodes: list[_Node], value: dict[str, Any], u: np.ndarray,
-            index: dict[str, int]) -> set[str]:
+            index: dict[str, int], defaults: dict[str, Any] | None = None) -> set[str]:
     used: set[str] = set()
     for node in nodes:
-        if node.param not in value:
+        if node.param in value:
+            v = value[node.param]
+            used.add(node.param)
+        elif defaults and node.param in defaults:  # read off the chosen estimator itself
+            v = defaults[node.param]
+        else:
             raise ValueError(f"missing value for {node.param!r}")
-        v = value[node.param]
-        used.add(node.param)
         if node.choice is None:
             u[index[node.flat]] = node.dim.encode(v)
             continue
         label = _match(node.choice, v, node.param)
         u[index[node.flat]] = node.dim.encode(label)
-        used |= _encode(node.children[label], value, u, index)
+        own = node.choice.options[node.choice.labels.index(label)].value
+        source = v if hasattr(v, "get_params") else own
+        sub = {f"{node.param}__{k}": w for k, w in source.get_params(deep=False).items()} \
+            if hasattr(source, "get_params") else {}
+        used |= _encode(node.children[label], value, u, index, {**(defaults or {}), **sub})
     return used
 
 
@@ -280,8 +290,18 @@ def _match(choice: Choice, v: Any, param: str) -> str:
             continue
     if isinstance(v, str) and v in choice.labels:
         return v
+    if hasattr(v, "get_params"):  # estimators: same class, same fixed parameters
+        alike = [o.label for o in choice.options if type(o.value) is type(v)
+                 and _fixed_params(o.value, o.subspace) == _fixed_params(v, o.subspace)]
+        if len(alike) == 1:
+            return alike[0]
     same_class = [o.label for o in choice.options if type(o.value) is type(v)
                   and not isinstance(v, str | int | float | bool)]
     if len(same_class) == 1:
         return same_class[0]
     raise ValueError(f"{param}={v!r} matches no option; choose one of {choice.labels}")
+
+
+def _fixed_params(est: Any, searched: Mapping[str, Any]) -> dict[str, str]:
+    """An estimator's parameters that its option does not search, as reprs."""
+    return {k: repr(v) for k, v in est.get_params(deep=False).items() if k not in searched}

@@ -109,3 +109,17 @@ def test_sub_params_of_plain_values_are_siblings_in_the_owner_estimator():
         "l2": "l2", "elasticnet": ("elasticnet", {"l1_ratio": Real(0.0, 1.0)})})})
     assert space.decode([0.9, 0.5]) == {"sgd__penalty": "elasticnet", "sgd__l1_ratio": 0.5}
     assert space.decode([0.1, 0.5]) == {"sgd__penalty": "l2"}
+
+
+def test_estimator_sub_params_left_out_are_read_off_the_estimator():
+    from sklearn.impute import SimpleImputer
+
+    space = ConditionalSpace({"impute": Choice({
+        "mean": (SimpleImputer(strategy="mean"), {"add_indicator": Categorical([False, True])}),
+        "median": (SimpleImputer(strategy="median"),
+                   {"add_indicator": Categorical([False, True])}),
+    })})
+    p = space.decode(space.encode({"impute": SimpleImputer(strategy="median",
+                                                           add_indicator=True)}))
+    assert p["impute__add_indicator"] is True
+    assert repr(p["impute"]) == repr(SimpleImputer(strategy="median"))

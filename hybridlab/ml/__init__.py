@@ -1,1 +1,49 @@
-"""Machine-learning workbench: search CV, data optimization, gradient-based HPO."""
+"""Machine-learning workbench: search CV, data optimization, gradient-based HPO.
+
+* :class:`HybridSearchCV` -- any hybridlab optimizer as a scikit-learn search
+  (``cv_results_``, refit, ``n_jobs``, pipelines, conditional spaces);
+* :mod:`~hybridlab.ml.data` -- outlier treatment, augmentation, the searchable
+  :func:`preprocessing_pipeline` and its :func:`preprocessing_space`;
+* :mod:`~hybridlab.ml.effects` -- one technique at a time, with a corrected t-test;
+* :mod:`~hybridlab.ml.hpo` -- search methods side by side at equal budgets;
+* :mod:`~hybridlab.ml.hypergrad` -- gradient-based HPO (hypergradient descent);
+* :mod:`~hybridlab.ml.measure` -- measure before optimizing (accuracy, time, latency,
+  memory).
+
+Submodules load on first use (``hybridlab.ml.HybridSearchCV`` imports only the search).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "HybridSearchCV": "search",
+    "OutlierClipper": "outliers",
+    "DropOutliers": "outliers",
+    "Augment": "augment",
+    "ImageAugment": "augment",
+    "augment_images": "augment",
+    "preprocessing_pipeline": "data",
+    "preprocessing_space": "data",
+    "make_preprocessor": "data",
+    "effects": "effects",
+    "one_at_a_time": "effects",
+    "plot_effects": "effects",
+    "compare_searches": "hpo",
+    "grid_of_at_most": "hpo",
+    "plot_searches": "hpo",
+    "HypergradientClassifier": "hypergrad",
+    "hypergradient_search": "hypergrad",
+    "measure": "measure",
+    "optimizer_baselines": "measure",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'hybridlab.ml' has no attribute {name!r}")
