@@ -160,3 +160,10 @@ def test_bad_arguments_raise_value_error(kw, match):
         search(**kw).fit(X, y)
     with pytest.raises(ValueError, match="search_space"):
         HybridSearchCV(LogisticRegression(), {}, n_iter=2).fit(X, y)
+
+
+def test_progress_bar_counts_candidates(capsys):
+    s = search(progress=True).fit(X, y)
+    err = capsys.readouterr().err
+    assert "6/6" in err and "best=" in err
+    assert len(s.cv_results_["params"]) == 6

@@ -100,6 +100,8 @@ class HybridSearchCV(BaseSearchCV):
     init : list of dict, optional
         Candidates evaluated first (e.g. the estimator's defaults), counted in
         ``n_iter``; the optimizer starts from them.
+    progress : bool, default=False
+        Show a tqdm progress bar over the candidates with the best score so far.
 
     Attributes
     ----------
@@ -132,7 +134,8 @@ class HybridSearchCV(BaseSearchCV):
                  verbose: int = 0, pre_dispatch: Any = "2*n_jobs",
                  random_state: Any = None, error_score: Any = np.nan,
                  return_train_score: bool = False,
-                 init: Sequence[Mapping[str, Any]] | None = None) -> None:
+                 init: Sequence[Mapping[str, Any]] | None = None,
+                 progress: bool = False) -> None:
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -141,6 +144,7 @@ class HybridSearchCV(BaseSearchCV):
         self.n_iter = n_iter
         self.random_state = random_state
         self.init = init
+        self.progress = progress
 
     # -- what the search runs on ------------------------------------------------------
     def _space(self) -> Space:
@@ -195,10 +199,26 @@ class HybridSearchCV(BaseSearchCV):
 
         problem = Problem(objective, space, name=type(self.estimator).__name__,
                           vectorized=True)
-        with _lenient_batches():
-            self.optimizer_result_ = minimize(
-                problem, optimizer, int(n_iter), seed=self._seed(), init=self.init,
-                callbacks=[lambda progress: bool(raised)])
+        callbacks = [lambda progress: bool(raised)]
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=int(n_iter), desc=type(self.estimator).__name__, unit="cand")
+
+            def advance(p: Any) -> None:
+                bar.update(p.n_evals - bar.n)
+                bar.set_postfix(best=f"{-p.best_y:.4f}")
+
+            callbacks.append(advance)
+        try:
+            with _lenient_batches():
+                self.optimizer_result_ = minimize(
+                    problem, optimizer, int(n_iter), seed=self._seed(), init=self.init,
+                    callbacks=callbacks)
+        finally:
+            if bar is not None:
+                bar.close()
         self.optimizer_seconds_ = max(0.0, self.optimizer_result_.seconds - fitting[0])
         if raised:
             raise raised[0]
