@@ -21,6 +21,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold, cross_validate
 
 from ..conditional import Choice, ConditionalSpace
+from ..space import Categorical
 
 __all__ = ["effects", "one_at_a_time", "plot_effects"]
 
@@ -29,8 +30,10 @@ def one_at_a_time(space: Mapping[str, Any], baseline: Any = None
                   ) -> dict[str, dict[str, Any]]:
     """One variant per option of every :class:`~hybridlab.conditional.Choice` in ``space``.
 
-    Each variant sets that choice (and its option's sub-parameters, at the middle of their
-    ranges) and leaves everything else at the baseline's values.  Given the ``baseline``
+    Each variant sets that choice and leaves everything else at the baseline's values.
+    The option's own sub-parameters are set to the middle of their ranges (categoricals:
+    their first choice, usually the "off" or default one), and named in the variant's
+    label, so that a variant changes one thing and says what.  Given the ``baseline``
     estimator, variants that would not change it (same parameters) are left out.
 
     Example
@@ -47,12 +50,21 @@ def one_at_a_time(space: Mapping[str, Any], baseline: Any = None
             continue
         sub = ConditionalSpace({name: entry})
         for i, label in enumerate(entry.labels):
-            u = np.full(sub.dim, 0.5)
+            u = np.array([0.0 if isinstance(d, Categorical) else 0.5
+                          for d in sub.dims.values()])
             u[0] = (i + 0.5) / len(entry.labels)
             params = sub.decode(u)
-            if baseline is None or not _unchanged(baseline, params):
-                variants[f"{name}={label}"] = params
+            if baseline is not None and _unchanged(baseline, params):
+                continue
+            owner = name[: name.rfind("__") + 2] if "__" in name else ""
+            extra = [f"{k.removeprefix(name + '__').removeprefix(owner)}={_short(v)}"
+                     for k, v in params.items() if k != name]
+            variants[f"{name}={label}" + (f" ({', '.join(extra)})" if extra else "")] = params
     return variants
+
+
+def _short(v: Any) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else repr(v)
 
 
 def _unchanged(estimator: Any, params: Mapping[str, Any]) -> bool:
