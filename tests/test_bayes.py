@@ -56,3 +56,18 @@ def test_bad_arguments(kw):
 def test_registered_names():
     assert make("bayes").name == "bayes"
     assert make("expensive").name
+
+
+def test_nested_inner_optimizer_maximises_the_acquisition_in_high_dimensions():
+    p = Problem(lambda x: float(np.sum((x - 0.3) ** 2)), Space.box(12, -1, 1))
+    plain = minimize(p, BayesOpt(), budget=40, seed=0)
+    nested = minimize(p, BayesOpt(inner="local", inner_budget=200), budget=40, seed=0)
+    assert nested.y < plain.y
+    assert set(nested.history["phase"]) == {"lhs", "bayes[local]"}
+    low = BayesOpt(inner="local", inner_min_dim=20)
+    assert minimize(p, low, budget=30, seed=0).history["y"].tolist() == \
+        minimize(p, BayesOpt(), budget=30, seed=0).history["y"].tolist()
+    with pytest.raises(ValueError, match="inner must be"):
+        BayesOpt(inner=3)
+    with pytest.raises(ValueError, match="inner_budget"):
+        BayesOpt(inner="local", inner_budget=5)

@@ -10,7 +10,9 @@ perturbations of the best points found so far.
 
 from __future__ import annotations
 
+import copy
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm, qmc
@@ -77,6 +79,18 @@ class BayesOpt(Optimizer):
         box, half gaussian perturbations of the five best points.
     xi : float
         Exploration margin of expected improvement, in units of the standardised ``y``.
+    inner : str or Optimizer, optional
+        A *nested* hybrid: after the candidates, maximise expected improvement further
+        with this optimizer (e.g. ``"pso>>local"``), started from the ten best candidates,
+        for ``inner_budget`` surrogate evaluations per pick.  The acquisition is cheap and
+        smooth, the kind of problem the population-then-gradient hybrids are made for;
+        it pays off when the space has many dimensions (random candidates cover it
+        thinly).
+    inner_budget : int
+        Surrogate evaluations of the inner optimizer per pick.
+    inner_min_dim : int
+        Use the inner optimizer only from this many dimensions on (below, 2000 random and
+        local candidates already cover the box and the inner search only costs time).
     refit_every : int
         Re-optimise the kernel's hyperparameters every this many told points (warm
         started from the last ones, so a refit costs a few milliseconds); in between the
@@ -95,15 +109,28 @@ class BayesOpt(Optimizer):
     name = "bayes"
 
     def __init__(self, n_init: int | None = None, batch_size: int = 1, candidates: int = 2000,
-                 xi: float = 0.01, refit_every: int = 2) -> None:
+                 xi: float = 0.01, refit_every: int = 2, inner: Any = None,
+                 inner_budget: int = 400, inner_min_dim: int = 1) -> None:
         for arg, v, lo in (("n_init", n_init, 1), ("batch_size", batch_size, 1),
                            ("candidates", candidates, 10), ("refit_every", refit_every, 1)):
             if v is not None and (not is_int(v) or v < lo):
                 raise ValueError(f"BayesOpt {arg} must be an integer >= {lo}, got {v!r}")
         if not xi >= 0:
             raise ValueError(f"BayesOpt xi must be >= 0, got {xi!r}")
+        if not is_int(inner_budget) or inner_budget < 10:
+            raise ValueError(f"BayesOpt inner_budget must be an integer >= 10, got "
+                             f"{inner_budget!r}")
+        if inner is not None and not isinstance(inner, str) and not hasattr(inner, "ask"):
+            raise ValueError(f"BayesOpt inner must be an optimizer, a registry name or a "
+                             f"hybrid spec such as 'pso>>local', got {inner!r}")
         self.n_init, self.batch_size, self.candidates = n_init, batch_size, candidates
         self.xi, self.refit_every = float(xi), refit_every
+        if not is_int(inner_min_dim) or inner_min_dim < 1:
+            raise ValueError(f"BayesOpt inner_min_dim must be an integer >= 1, got "
+                             f"{inner_min_dim!r}")
+        self.inner, self.inner_budget, self.inner_min_dim = inner, inner_budget, inner_min_dim
+        if inner is not None:
+            self.name = f"bayes[{inner if isinstance(inner, str) else inner.name}]"
 
     def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
               budget: int | None = None) -> None:
@@ -132,10 +159,6 @@ class BayesOpt(Optimizer):
             return self._ask_model()
 
     def _ask_model(self) -> np.ndarray:
-        if len(self._design):
-            X, self._design = self._design[: self.batch_size], self._design[self.batch_size:]
-            self._phase = "lhs"
-            return X
         self._phase = self.name
         finite = np.isfinite(self._y)
         if finite.sum() < 2:
@@ -146,12 +169,34 @@ class BayesOpt(Optimizer):
             gp, mean, std = self._fit(X, y, believer=bool(picks))
             cand = self._candidates(X, y)
             mu, sd = gp.predict(cand, return_std=True)
-            ei = expected_improvement(mu, sd, float(np.min((y - mean) / std)), self.xi)
+            best = float(np.min((y - mean) / std))
+            ei = expected_improvement(mu, sd, best, self.xi)
             x = cand[int(np.argmax(ei))]
+            if self.inner is not None and self.dim >= self.inner_min_dim:
+                x = self._maximise_inner(gp, best, cand[np.argsort(-ei)[:10]], x)
             picks.append(x)
             X = np.vstack([X, x])
             y = np.append(y, mean + std * float(gp.predict(x[None, :])[0]))
         return np.array(picks)
+
+    def _maximise_inner(self, gp, best: float, starts: np.ndarray,
+                        x: np.ndarray) -> np.ndarray:
+        """Nested hybrid: maximise EI with another hybridlab optimizer, from the best
+        candidates.  ``log EI`` is the objective: EI itself is flat (zero) far from data."""
+        from ..driver import minimize
+        from ..problem import Problem
+        from ..space import Space
+        from . import make
+
+        def neg_log_ei(U: np.ndarray) -> np.ndarray:
+            mu, sd = gp.predict(np.asarray(U), return_std=True)
+            return -np.log(expected_improvement(mu, sd, best, self.xi) + 1e-300)
+
+        opt = make(self.inner) if isinstance(self.inner, str) else copy.deepcopy(self.inner)
+        problem = Problem(neg_log_ei, Space.box(self.dim, 0.0, 1.0), vectorized=True)
+        r = minimize(problem, opt, int(self.inner_budget), seed=int(self.rng.integers(2**32)),
+                     init=list(starts))
+        return np.clip(np.asarray(r.x, float), 0.0, 1.0) if np.isfinite(r.y) else x
 
     def tell(self, X: np.ndarray, y: np.ndarray) -> None:
         super().tell(X, y)
