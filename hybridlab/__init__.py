@@ -12,10 +12,11 @@ budget, evaluations, failures, seeding and history.
 
 from .config import quick, scaled
 from .driver import EvaluationError, Progress, minimize
-from .hybrid import Adaptive, Islands, Memetic, Portfolio, Sequential, default
+from .hybrid import Adaptive, Islands, Memetic, Portfolio, Sequential, default, expensive
 from .optimizers import (
     GA,
     PSO,
+    BayesOpt,
     Grid,
     LatinHypercube,
     LocalSearch,
@@ -35,6 +36,7 @@ __all__ = [
     "GA",
     "PSO",
     "Adaptive",
+    "BayesOpt",
     "Categorical",
     "EvaluationError",
     "Grid",
@@ -56,6 +58,7 @@ __all__ = [
     "Study",
     "compare",
     "default",
+    "expensive",
     "make",
     "minimize",
     "quick",

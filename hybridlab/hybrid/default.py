@@ -46,12 +46,29 @@ def default() -> Optimizer:
 
 
 def expensive() -> Optimizer:
-    """The hybrid for few, costly evaluations (hyperparameter search, training runs).
+    """The hybrid for few, costly evaluations (hyperparameter search, training runs):
+    ``HybridSearchCV``'s default.
+
+    GP-EI Bayesian optimization (:class:`~hybridlab.optimizers.BayesOpt`: a Latin
+    hypercube design, then a Gaussian-process surrogate and expected improvement) with a
+    *nested* hybrid inside: from 8 dimensions on, multi-start L-BFGS-B maximises the
+    acquisition (log EI) from the ten best of 2000 random and local candidates.
+
+    Why this one.  With 30-60 evaluations the population hybrids that win on cheap
+    functions (``default()``, ``ga >> local``) barely finish a generation; model-based
+    search is what works (``benchmarks/hpo.py``: GP-EI's mean CV score is level with or
+    above Optuna's TPE at 30 and 60 trials on three scikit-learn tasks).  In many
+    dimensions, such as a whole preprocessing pipeline plus a model (33 dimensions in
+    notebook 02), random candidates cover the box too thinly to find the acquisition's
+    maximum; there the nested local search raised the best 5-fold CV score of an
+    80-candidate search from 0.9625 to 0.9672 (mean of 3 seeds), at about 14 ms per
+    candidate instead of 8.  Below 8 dimensions the inner search only costs time, so it
+    is off.
 
     Example
     -------
     >>> import hybridlab as hl
-    >>> hl.make("expensive").name
-    'bayes'
+    >>> hl.expensive().name
+    'bayes[local]'
     """
-    return BayesOpt()
+    return BayesOpt(inner="local", inner_min_dim=8)
