@@ -7,7 +7,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # JupyterLab refuses to run as root unless told (containers, CI machines)
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab reproduce notebooks test lint benchmarks clean
+.PHONY: help install lab reproduce notebooks test lint benchmarks hpo-benchmark clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -38,13 +38,19 @@ notebooks: install  ## re-execute the notebooks in place with full budgets (to c
 lint: install  ## ruff
 	$(BIN)/ruff check hybridlab tests benchmarks
 
+# two test workers, one BLAS thread each: small fits run many times slower when BLAS threads
+# of two processes fight over two cores
 test: lint  ## lint, unit tests, and every notebook headless in quick mode
-	HYBRIDLAB_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 tests --nbmake $(NOTEBOOKS); \
+	HYBRIDLAB_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	$(BIN)/python -m pytest -n 2 tests --nbmake $(NOTEBOOKS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 benchmarks: install  ## performance scripts: overhead and parallel speed-up
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/parallel.py
+
+hpo-benchmark: install  ## HybridSearchCV vs grid, random, Optuna TPE (~25 min on 2 cores)
+	$(BIN)/python benchmarks/hpo.py
 
 clean:  ## remove the venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

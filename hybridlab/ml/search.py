@@ -114,7 +114,10 @@ class HybridSearchCV(BaseSearchCV):
         the negated best mean CV score.
     optimizer_seconds_ : float
         Time spent outside scikit-learn's fitting and scoring: the optimizer's asks and
-        tells and the driver's bookkeeping (the search's own overhead).
+        tells and the driver's bookkeeping (the search's own overhead), wall clock.
+    optimizer_cpu_seconds_ : float
+        The same overhead as CPU time of the calling thread: unlike the wall clock, it
+        does not grow when other processes compete for the cores.
 
     Example
     -------
@@ -183,14 +186,15 @@ class HybridSearchCV(BaseSearchCV):
             return list(values)
 
         raised: list[BaseException] = []
-        fitting = [0.0]
+        fitting = [0.0, 0.0]  # wall and this thread's CPU seconds inside scikit-learn
 
         def objective(values: Any) -> np.ndarray:
             params = as_params(values)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             try:
                 results = evaluate_candidates(params, **kwargs)
                 fitting[0] += time.perf_counter() - t0
+                fitting[1] += time.thread_time() - c0
                 key = self._score_key(results)
             except BaseException as exc:  # not a failed fit (those give error_score)
                 raised.append(exc)
@@ -211,6 +215,7 @@ class HybridSearchCV(BaseSearchCV):
                 bar.set_postfix(best=f"{-p.best_y:.4f}")
 
             callbacks.append(advance)
+        cpu0 = time.thread_time()
         try:
             with _lenient_batches():
                 self.optimizer_result_ = minimize(
@@ -220,6 +225,7 @@ class HybridSearchCV(BaseSearchCV):
             if bar is not None:
                 bar.close()
         self.optimizer_seconds_ = max(0.0, self.optimizer_result_.seconds - fitting[0])
+        self.optimizer_cpu_seconds_ = max(0.0, time.thread_time() - cpu0 - fitting[1])
         if raised:
             raise raised[0]
         if not self.optimizer_result_.history["status"].eq("ok").any():
