@@ -42,7 +42,7 @@ lint: install  ## ruff
 # of two processes fight over two cores
 test: lint  ## lint, unit tests, and every notebook headless in quick mode
 	HYBRIDLAB_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-	$(BIN)/python -m pytest -n 2 tests --nbmake $(NOTEBOOKS); \
+	$(BIN)/python -m pytest -n 2 --doctest-modules hybridlab tests --nbmake $(NOTEBOOKS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 benchmarks: install  ## performance scripts: overhead and parallel speed-up

@@ -153,6 +153,8 @@ class Categorical:
         raise ValueError(f"unknown category {v!r}; choose one of {list(self.choices)}")
 
     def to_python(self, v: Any) -> Any:
+        if isinstance(v, np.ndarray) and v.ndim == 0:  # one decoded point: unwrap
+            return v.item()
         return v
 
 

@@ -128,3 +128,9 @@ def test_bad_values_raise_helpful_errors():
         space.encode({"x": 2.0, "c": "a"})
     with pytest.raises(ValueError, match="shape"):
         space.decode([0.5])
+
+
+def test_decode_of_one_point_gives_plain_categorical_values():
+    space = Space({"act": Categorical(["relu", "tanh"]), "k": Integer(1, 3)})
+    value = space.decode([0.9, 0.5])
+    assert value == {"act": "tanh", "k": 2} and type(value["act"]) is str
