@@ -10,6 +10,7 @@ draws it.
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -144,6 +145,17 @@ def effects(estimator: Any, variants: Mapping[str, Mapping[str, Any]], X: Any, y
     return pd.DataFrame(rows)[cols]
 
 
+def _label_for_plot(variant: str) -> str:
+    """``prep__num__impute=knn (n_neighbors=8, ...)`` -> ``impute=knn`` over
+    ``n_neighbors=8, ...`` (the step's last name; options on a second line)."""
+    head, _, rest = variant.partition(" (")
+    name, _, value = head.partition("=")
+    short = f"{name.rsplit('__', 1)[-1]}={value}" if value else name
+    if not rest:
+        return short
+    return short + "\n" + textwrap.shorten(rest.rstrip(")"), 48, placeholder=" ...")
+
+
 def _corrected_ttest(diff: np.ndarray, n_test: float, n_train: float) -> float:
     """Nadeau & Bengio's corrected resampled t-test of mean(diff) = 0 (two-sided)."""
     diff = np.asarray(diff, float)
@@ -165,10 +177,10 @@ def plot_effects(df: pd.DataFrame, ax: Any = None, alpha: float = 0.05,
 
     d = df[df["variant"] != "baseline"].sort_values("delta")
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.28 * len(d) + 1.2))
+        _, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.2))
     colors = np.where(d["delta"] >= 0, "tab:green", "tab:red")
     significant = d["p_value"].to_numpy() < alpha
-    ax.barh(d["variant"], d["delta"], color=colors,
+    ax.barh([_label_for_plot(v) for v in d["variant"]], d["delta"], color=colors,
             alpha=1.0, edgecolor="black", linewidth=0.4)
     for patch, sig in zip(ax.patches, significant, strict=True):
         patch.set_alpha(0.9 if sig else 0.35)
