@@ -153,7 +153,7 @@ def _label_for_plot(variant: str) -> str:
     short = f"{name.rsplit('__', 1)[-1]}={value}" if value else name
     if not rest:
         return short
-    return short + "\n" + textwrap.shorten(rest.rstrip(")"), 48, placeholder=" ...")
+    return short + "\n" + textwrap.shorten(rest.removesuffix(")"), 48, placeholder=" ...")
 
 
 def _corrected_ttest(diff: np.ndarray, n_test: float, n_train: float) -> float:
