@@ -71,3 +71,15 @@ def test_nested_inner_optimizer_maximises_the_acquisition_in_high_dimensions():
         BayesOpt(inner=3)
     with pytest.raises(ValueError, match="inner_budget"):
         BayesOpt(inner="local", inner_budget=5)
+
+
+def test_copula_warp_is_invariant_to_monotone_transforms_of_the_objective():
+    space = Space.box(2, -1, 1)
+    a = minimize(Problem(lambda x: float(np.sum((x - 0.3) ** 2)), space),
+                 BayesOpt(warp="copula"), budget=16, seed=0)
+    b = minimize(Problem(lambda x: float(np.exp(5 * np.sum((x - 0.3) ** 2))), space),
+                 BayesOpt(warp="copula"), budget=16, seed=0)
+    np.testing.assert_allclose(a.history[["x0", "x1"]], b.history[["x0", "x1"]])
+    assert a.y < 0.05
+    with pytest.raises(ValueError, match="warp"):
+        BayesOpt(warp="log")

@@ -15,7 +15,7 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm, qmc
+from scipy.stats import norm, qmc, rankdata
 
 from .base import Optimizer, Population, is_int
 
@@ -91,6 +91,10 @@ class BayesOpt(Optimizer):
     inner_min_dim : int
         Use the inner optimizer only from this many dimensions on (below, 2000 random and
         local candidates already cover the box and the inner search only costs time).
+    warp : {"none", "copula"}
+        ``"copula"`` fits the surrogate to the normal scores of the values' ranks
+        instead of the values: robust to plateaus, cliffs and outliers (a CV accuracy
+        that collapses for bad hyperparameters), at the cost of the values' magnitudes.
     refit_every : int
         Re-optimise the kernel's hyperparameters every this many told points (warm
         started from the last ones, so a refit costs a few milliseconds); in between the
@@ -110,7 +114,8 @@ class BayesOpt(Optimizer):
 
     def __init__(self, n_init: int | None = None, batch_size: int = 1, candidates: int = 2000,
                  xi: float = 0.01, refit_every: int = 2, inner: Any = None,
-                 inner_budget: int = 400, inner_min_dim: int = 1) -> None:
+                 inner_budget: int = 400, inner_min_dim: int = 1, warp: str = "none"
+                 ) -> None:
         for arg, v, lo in (("n_init", n_init, 1), ("batch_size", batch_size, 1),
                            ("candidates", candidates, 10), ("refit_every", refit_every, 1)):
             if v is not None and (not is_int(v) or v < lo):
@@ -129,6 +134,9 @@ class BayesOpt(Optimizer):
             raise ValueError(f"BayesOpt inner_min_dim must be an integer >= 1, got "
                              f"{inner_min_dim!r}")
         self.inner, self.inner_budget, self.inner_min_dim = inner, inner_budget, inner_min_dim
+        if warp not in ("none", "copula"):
+            raise ValueError(f"BayesOpt warp must be 'none' or 'copula', got {warp!r}")
+        self.warp = warp
         if inner is not None:
             self.name = f"bayes[{inner if isinstance(inner, str) else inner.name}]"
 
@@ -164,6 +172,8 @@ class BayesOpt(Optimizer):
         if finite.sum() < 2:
             return self.rng.random((self.batch_size, self.dim))
         X, y = self._X, np.where(finite, self._y, np.max(self._y[finite]))
+        if self.warp == "copula":  # ranks -> normal scores: plateaus and cliffs flatten
+            y = norm.ppf((rankdata(y) - 0.5) / len(y))
         picks: list[np.ndarray] = []
         for _ in range(int(self.batch_size)):
             gp, mean, std = self._fit(X, y, believer=bool(picks))
