@@ -1,0 +1,739 @@
+"""Hardware acceleration: devices, threads, memory, out-of-memory advice, mixed precision.
+
+This module is the entry point of the hardware toolkit; it holds the device and memory
+helpers and the mixed-precision comparison, and re-exports (on first use) the rest:
+
+* devices and threads -- :func:`select_device` (cuda / mps / cpu), :func:`set_threads`,
+  :func:`device_report`;
+* memory -- :func:`memory_stats` (CUDA: allocated, reserved, peak; CPU: process RSS and its
+  peak), :func:`reset_peak`, :func:`empty_cache`, :func:`limit_memory`;
+* out of memory -- :func:`oom_advice` and the context manager :func:`explain_oom`, which turn
+  an out-of-memory error into one that says what to try (smaller batch, gradient
+  accumulation, bf16/fp16, freeing cached memory);
+* mixed precision -- :func:`compare_precision` trains the same model in fp32, bf16 and fp16
+  (where the device supports it) and reports time per step, throughput, loss and accuracy;
+* batch sizes -- :func:`~hybridlab.ml.batching.find_batch_size` (in :mod:`.batching`);
+* serving -- :class:`~hybridlab.ml.batching.DynamicBatcher` and
+  :func:`~hybridlab.ml.batching.measure_batching` (in :mod:`.batching`);
+* ONNX -- :func:`~hybridlab.ml.onnx_export.export_onnx`,
+  :func:`~hybridlab.ml.onnx_export.onnx_session`,
+  :func:`~hybridlab.ml.onnx_export.compare_inference` (in :mod:`.onnx_export`; needs
+  ``pip install onnx onnxruntime onnxscript``);
+* several processes -- :func:`~hybridlab.ml.distributed.train_ddp` (in :mod:`.distributed`).
+
+:class:`TinyMLP` and :class:`TinyCNN` are small models for examples and tests; being
+top-level classes, they (or a :func:`functools.partial` of them) can be sent to the worker
+processes of :func:`~hybridlab.ml.distributed.train_ddp`.
+
+Example
+-------
+>>> import torch
+>>> from hybridlab.ml.hardware import TinyMLP, compare_precision, select_device
+>>> select_device("cpu")
+device(type='cpu')
+>>> X, y = torch.randn(256, 8), torch.randint(0, 3, (256,))
+>>> table = compare_precision(lambda: TinyMLP(8, 16, 3), (X, y), ("fp32", "fp16"),
+...                           steps=5, batch_size=32, device="cpu")
+>>> table["status"].tolist()
+['ok', 'skipped']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = [
+    "PRECISION_COLUMNS",
+    "ThreadSetting",
+    "TinyCNN",
+    "TinyMLP",
+    "compare_precision",
+    "device_report",
+    "empty_cache",
+    "explain_oom",
+    "is_oom",
+    "limit_memory",
+    "memory_stats",
+    "oom_advice",
+    "reset_peak",
+    "select_device",
+    "set_threads",
+]
+
+# names served from the sibling modules on first use (onnx_export needs onnx + onnxruntime)
+_LAZY = {
+    "BatchSizeResult": "batching",
+    "DynamicBatcher": "batching",
+    "find_batch_size": "batching",
+    "measure_batching": "batching",
+    "DDPResult": "distributed",
+    "train_ddp": "distributed",
+    "compare_inference": "onnx_export",
+    "export_onnx": "onnx_export",
+    "onnx_session": "onnx_export",
+}
+
+_MB = 1024**2
+
+#: Columns of :func:`compare_precision`'s table, in order.
+PRECISION_COLUMNS = (
+    "precision",
+    "status",
+    "reason",
+    "steps",
+    "step_ms",
+    "samples_per_s",
+    "speedup_vs_fp32",
+    "train_loss",
+    "eval_loss",
+    "accuracy",
+    "seconds",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __package__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# ----------------------------------------------------------------------------- models
+class TinyMLP(nn.Module):
+    """Flatten, one hidden ReLU layer, linear output: a model for examples and tests.
+
+    Example
+    -------
+    >>> import torch
+    >>> TinyMLP(64, 32, 10)(torch.zeros(5, 1, 8, 8)).shape
+    torch.Size([5, 10])
+    """
+
+    def __init__(self, in_features: int = 64, hidden: int = 64, n_classes: int = 10) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class TinyCNN(nn.Module):
+    """A small CNN for 1x8x8 images (scikit-learn's digits): conv, pool, conv, linear.
+
+    Example
+    -------
+    >>> import torch
+    >>> TinyCNN()(torch.zeros(5, 1, 8, 8)).shape
+    torch.Size([5, 10])
+    """
+
+    def __init__(self, channels: int = 16, n_classes: int = 10) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(channels, 2 * channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * channels * 4, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+# ----------------------------------------------------------------------------- devices
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def select_device(prefer: str | torch.device = "auto") -> torch.device:
+    """The device to compute on: ``"auto"`` picks CUDA, then Apple MPS, then the CPU.
+
+    Parameters
+    ----------
+    prefer : str or torch.device
+        ``"auto"``, ``"cuda"`` (or ``"cuda:1"``), ``"mps"`` or ``"cpu"``.  A requested
+        accelerator that is not available falls back to the CPU with a ``RuntimeWarning``,
+        so code written for a GPU still runs on a laptop.
+
+    Returns
+    -------
+    torch.device
+
+    Example
+    -------
+    >>> select_device("cpu")
+    device(type='cpu')
+    >>> select_device().type in ("cuda", "mps", "cpu")
+    True
+    """
+    if isinstance(prefer, torch.device):
+        return prefer
+    name = str(prefer).strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if torch.cuda.is_available():
+            return torch.device(name)
+    elif name == "mps":
+        if _mps_available():
+            return torch.device("mps")
+    else:
+        raise ValueError(f"unknown device {prefer!r}: use 'auto', 'cuda', 'cuda:N', 'mps' or 'cpu'")
+    warnings.warn(f"{name} is not available on this machine; using the CPU", RuntimeWarning,
+                  stacklevel=2)
+    return torch.device("cpu")
+
+
+@dataclass
+class ThreadSetting:
+    """What :func:`set_threads` changed; as a context manager it restores ``before`` on exit."""
+
+    before: int
+    after: int
+
+    def __enter__(self) -> ThreadSetting:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.before)
+
+    def __str__(self) -> str:
+        return f"torch intra-op threads: {self.before} -> {self.after}"
+
+
+def set_threads(n: int | None = None) -> ThreadSetting:
+    """Set torch's intra-op thread count (``None``: one per CPU core) and report the change.
+
+    Use the result as a context manager to change the count for one block only.  Inter-op
+    threads and the ``OMP_NUM_THREADS`` seen by other libraries are left alone.
+
+    Parameters
+    ----------
+    n : int, optional
+        Threads for intra-op parallelism (matrix products, convolutions).
+
+    Returns
+    -------
+    ThreadSetting
+        ``before`` and ``after`` thread counts.
+
+    Example
+    -------
+    >>> import torch
+    >>> old = torch.get_num_threads()
+    >>> with set_threads(1) as change:
+    ...     torch.get_num_threads()
+    1
+    >>> change.before == old == torch.get_num_threads()
+    True
+    """
+    before = torch.get_num_threads()
+    n = (os.cpu_count() or 1) if n is None else int(n)
+    if n < 1:
+        raise ValueError(f"threads must be >= 1, got {n}")
+    torch.set_num_threads(n)
+    return ThreadSetting(before, torch.get_num_threads())
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def device_report() -> dict[str, Any]:
+    """What this machine offers torch: accelerators, CPU features, threads, library versions.
+
+    Returns
+    -------
+    dict
+        ``selected_device``, ``torch``, ``cuda_available``, ``gpu`` (name and memory, or
+        ``None``), ``cuda_bf16``, ``mps_available``, ``cpu_capability`` (the SIMD level torch
+        dispatches to), ``cpu_native_bf16`` (AVX512-BF16 or AMX instructions, Linux only),
+        ``cpu_cores``, ``torch_threads`` and ``onnxruntime`` (version or ``None``).
+
+    Example
+    -------
+    >>> report = device_report()
+    >>> report["cpu_cores"] >= 1 and report["torch_threads"] >= 1
+    True
+    """
+    gpu = None
+    cuda = torch.cuda.is_available()
+    if cuda:
+        props = torch.cuda.get_device_properties(0)
+        gpu = f"{props.name}, {props.total_memory / 1024**3:.0f} GiB x {torch.cuda.device_count()}"
+    flags = _cpu_flags()
+    try:
+        capability = torch.backends.cpu.get_cpu_capability()
+    except (AttributeError, RuntimeError):
+        capability = "unknown"
+    try:
+        ort_version = importlib.import_module("onnxruntime").__version__
+    except ImportError:
+        ort_version = None
+    return {
+        "selected_device": str(select_device()),
+        "torch": torch.__version__,
+        "cuda_available": cuda,
+        "gpu": gpu,
+        "cuda_bf16": bool(cuda and torch.cuda.is_bf16_supported()),
+        "mps_available": _mps_available(),
+        "cpu_capability": capability,
+        "cpu_native_bf16": sorted(flags & {"avx512_bf16", "amx_bf16"}) or None,
+        "cpu_cores": os.cpu_count() or 1,
+        "torch_threads": torch.get_num_threads(),
+        "onnxruntime": ort_version,
+    }
+
+
+# ----------------------------------------------------------------------------- memory
+def _proc_status_kb(field: str) -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _peak_rss_mb() -> float | None:
+    hwm = _proc_status_kb("VmHWM")  # resettable peak (see reset_peak)
+    if hwm is not None:
+        return hwm / 1024
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / _MB if sys.platform == "darwin" else peak / 1024  # bytes on macOS, else KiB
+
+
+def memory_stats(device: str | torch.device = "auto") -> dict[str, Any]:
+    """Memory in use, in MB.
+
+    On CUDA: ``allocated_mb`` (live tensors), ``reserved_mb`` (held by torch's caching
+    allocator) and ``max_allocated_mb`` (peak of ``allocated`` since :func:`reset_peak`).
+    On the CPU (and MPS): ``rss_mb`` (the process's resident memory, from psutil) and
+    ``peak_rss_mb`` (its high-water mark: ``VmHWM`` on Linux, which :func:`reset_peak` can
+    reset, otherwise ``getrusage``'s ``ru_maxrss``).
+
+    Example
+    -------
+    >>> stats = memory_stats("cpu")
+    >>> stats["device"], stats["rss_mb"] > 0
+    ('cpu', True)
+    """
+    dev = select_device(device)
+    if dev.type == "cuda":
+        return {
+            "device": str(dev),
+            "allocated_mb": torch.cuda.memory_allocated(dev) / _MB,
+            "reserved_mb": torch.cuda.memory_reserved(dev) / _MB,
+            "max_allocated_mb": torch.cuda.max_memory_allocated(dev) / _MB,
+        }
+    import psutil
+
+    stats: dict[str, Any] = {
+        "device": str(dev),
+        "rss_mb": psutil.Process().memory_info().rss / _MB,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+    if dev.type == "mps":
+        stats["mps_allocated_mb"] = torch.mps.current_allocated_memory() / _MB
+    return stats
+
+
+def reset_peak(device: str | torch.device = "auto") -> bool:
+    """Reset the peak that :func:`memory_stats` reports; ``True`` when it could be reset.
+
+    CUDA: ``torch.cuda.reset_peak_memory_stats``.  CPU on Linux: writes ``5`` to
+    ``/proc/self/clear_refs``, which resets the process's ``VmHWM``; elsewhere the CPU peak
+    cannot be reset (``False``).
+
+    Example
+    -------
+    >>> reset_peak("cpu") in (True, False)
+    True
+    """
+    dev = select_device(device)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+        return True
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def empty_cache(device: str | torch.device = "auto") -> dict[str, Any]:
+    """Collect garbage and hand cached accelerator memory back; returns :func:`memory_stats`.
+
+    Only memory no tensor uses any more can be returned: delete references (outputs, losses
+    kept with their graphs) first.
+
+    Example
+    -------
+    >>> empty_cache("cpu")["device"]
+    'cpu'
+    """
+    dev = select_device(device)
+    gc.collect()
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+    elif dev.type == "mps":
+        torch.mps.empty_cache()
+    return memory_stats(dev)
+
+
+def limit_memory(fraction: float, device: str | torch.device = "auto") -> str:
+    """Cap this process's share of GPU memory (CUDA only); returns what was done, in words.
+
+    On CUDA this calls ``torch.cuda.set_per_process_memory_fraction``: allocations past
+    ``fraction`` of the card raise ``torch.OutOfMemoryError`` as if the card were smaller
+    (handy to test OOM handling, or to share a GPU).  On the CPU and MPS it does nothing and
+    says so: cap a CPU run with ``find_batch_size(memory_limit_mb=...)``, ``ulimit -v`` or a
+    container / cgroup memory limit.
+
+    Example
+    -------
+    >>> limit_memory(0.5, "cpu")[:5]
+    'no-op'
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    dev = select_device(device)
+    if dev.type == "cuda" and hasattr(torch.cuda, "set_per_process_memory_fraction"):
+        torch.cuda.set_per_process_memory_fraction(fraction, dev)
+        total = torch.cuda.get_device_properties(dev).total_memory / _MB
+        return f"limited {dev} to {fraction:.0%} of its memory ({fraction * total:.0f} MB)"
+    return (f"no-op on {dev.type}: torch has no per-process memory cap there; use "
+            "find_batch_size(memory_limit_mb=...), `ulimit -v` or a container memory limit")
+
+
+# ----------------------------------------------------------------------------- out of memory
+_OOM_PHRASES = ("out of memory", "can't allocate memory", "cannot allocate memory",
+                "failed to allocate")
+
+
+def is_oom(exc: BaseException) -> bool:
+    """``True`` for ``torch.OutOfMemoryError``, ``MemoryError`` and allocator failures.
+
+    Example
+    -------
+    >>> is_oom(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")), is_oom(KeyError())
+    (True, False)
+    """
+    if isinstance(exc, torch.OutOfMemoryError | MemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and any(p in str(exc).lower() for p in _OOM_PHRASES)
+
+
+def oom_advice(exc: BaseException | None = None, batch_size: int | None = None,
+               device: str | torch.device = "auto") -> str:
+    """A message that says what to try after running out of memory.
+
+    Parameters
+    ----------
+    exc : BaseException, optional
+        The error; its first line is quoted.
+    batch_size : int, optional
+        The batch size that failed: the advice then names the sizes to try.
+    device : str or torch.device
+        On CUDA the message includes allocated and reserved memory, and suggests
+        ``expandable_segments`` when much more is reserved than allocated (fragmentation).
+
+    Example
+    -------
+    >>> print(oom_advice(RuntimeError("CUDA out of memory"), batch_size=256,
+    ...                  device="cpu").splitlines()[0])
+    Out of memory at batch size 256 (CUDA out of memory). Try, cheapest first:
+    """
+    dev = select_device(device)
+    where = f" at batch size {batch_size}" if batch_size else ""
+    first = str(exc).strip().splitlines()[0] if exc is not None and str(exc).strip() else ""
+    lines = [f"Out of memory{where}{f' ({first})' if first else ''}. Try, cheapest first:"]
+    if batch_size and batch_size > 1:
+        half = batch_size // 2
+        lines += [
+            f"  1. a smaller batch: batch_size={half} (or {batch_size // 4}); "
+            "hybridlab.ml.hardware.find_batch_size finds the largest that fits;",
+            f"  2. gradient accumulation to keep the effective batch of {batch_size}: "
+            f"{half} per step, backward on loss / 2, optimizer.step() every 2 steps;",
+        ]
+    else:
+        lines += ["  1. a smaller batch (hybridlab.ml.hardware.find_batch_size finds one);",
+                  "  2. gradient accumulation: several small batches per optimizer step;"]
+    amp = ("torch.autocast('cuda', dtype=torch.bfloat16) (or float16 with "
+           "torch.amp.GradScaler on GPUs without bf16)" if dev.type == "cuda"
+           else f"torch.autocast('{dev.type}', dtype=torch.bfloat16)")
+    lines += [
+        f"  3. mixed precision: {amp} roughly halves activation memory;",
+        "  4. free memory: del tensors you no longer need, log loss.item() rather than the loss "
+        "tensor, run evaluation under torch.inference_mode(), then "
+        "hybridlab.ml.hardware.empty_cache();",
+        "  5. activation checkpointing (torch.utils.checkpoint) trades compute for memory.",
+    ]
+    if dev.type == "cuda":
+        stats = memory_stats(dev)
+        lines.append(f"  Now: {stats['allocated_mb']:.0f} MB allocated, "
+                     f"{stats['reserved_mb']:.0f} MB reserved on {dev}.")
+        if stats["reserved_mb"] > 1.5 * stats["allocated_mb"] + 256:
+            lines.append("  Much more is reserved than allocated (fragmentation): set "
+                         "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True.")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def explain_oom(batch_size: int | None = None,
+                device: str | torch.device = "auto") -> Iterator[None]:
+    """Re-raise out-of-memory errors in the block with :func:`oom_advice`'s message.
+
+    The error keeps its type (``torch.OutOfMemoryError``, ``MemoryError`` or
+    ``RuntimeError``) so existing ``except`` clauses still match; the original is chained as
+    ``__cause__``.  Cached accelerator memory is emptied first.  Other errors pass untouched.
+
+    Example
+    -------
+    >>> import torch
+    >>> try:
+    ...     with explain_oom(batch_size=512, device="cpu"):
+    ...         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 8 GiB")
+    ... except torch.OutOfMemoryError as err:
+    ...     "batch_size=256" in str(err)
+    True
+    """
+    try:
+        yield
+    except BaseException as exc:
+        if not is_oom(exc):
+            raise
+        dev = select_device(device)
+        empty_cache(dev)
+        message = oom_advice(exc, batch_size, dev)
+        try:
+            new = type(exc)(message)
+        except Exception:  # an exception type that takes other arguments
+            new = RuntimeError(message)
+        raise new from exc
+
+
+# ----------------------------------------------------------------------------- precision
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    elif dev.type == "mps":
+        torch.mps.synchronize()
+
+
+def _precision_plan(precision: str, dev: torch.device) -> tuple[torch.dtype | None, str]:
+    """(autocast dtype or None for fp32, reason to skip or '')."""
+    if precision == "fp32":
+        return None, ""
+    if precision == "bf16":
+        if dev.type == "cuda" and not torch.cuda.is_bf16_supported():
+            return None, "this GPU has no bf16 (pre-Ampere): use fp16 with GradScaler"
+        return torch.bfloat16, ""
+    if precision == "fp16":
+        if dev.type == "cpu":
+            return None, ("fp16 training is not run on the CPU: CPUs have no fast fp16 "
+                          "arithmetic for training and GradScaler targets GPUs; use bf16")
+        return torch.float16, ""
+    raise ValueError(f"unknown precision {precision!r}: use 'fp32', 'bf16' or 'fp16'")
+
+
+def _as_tensors(data: Sequence[Any]) -> tuple[torch.Tensor, ...]:
+    if len(data) not in (2, 4):
+        raise ValueError("data must be (X, y) or (X_train, y_train, X_eval, y_eval)")
+    out = [torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
+           for a in data]
+    out[0::2] = [x.float() for x in out[0::2]]
+    out[1::2] = [y.long() for y in out[1::2]]
+    return tuple(out)
+
+
+def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: Callable,
+              autocast: Callable[[], contextlib.AbstractContextManager],
+              dev: torch.device, chunk: int = 1024) -> tuple[float, float]:
+    model.eval()
+    total, correct = 0.0, 0
+    with torch.inference_mode(), autocast():
+        for i in range(0, len(X), chunk):
+            out = model(X[i:i + chunk].to(dev)).float()
+            yb = y[i:i + chunk].to(dev)
+            total += float(loss_fn(out, yb)) * len(yb)
+            correct += int((out.argmax(1) == yb).sum())
+    model.train()
+    return total / len(X), correct / len(X)
+
+
+def compare_precision(
+    model_fn: Callable[[], nn.Module],
+    data: Sequence[Any],
+    precisions: Sequence[str] = ("fp32", "bf16"),
+    *,
+    steps: int = 100,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    device: str | torch.device = "auto",
+    seed: int = 0,
+    warmup: int = 3,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> pd.DataFrame:
+    """Train the same model for ``steps`` steps in each precision; time, loss and accuracy.
+
+    Every precision starts from the same weights (``torch.manual_seed(seed)`` before
+    ``model_fn()``) and sees the same batches (Adam, ``lr``).  ``bf16`` and ``fp16`` run the
+    forward pass and the loss under ``torch.autocast`` (weights and optimizer stay fp32);
+    fp16 on CUDA scales the loss with ``torch.amp.GradScaler``.  fp16 on the CPU, and bf16
+    on GPUs without it, are skipped with the reason in ``reason`` (no crash).  Evaluation
+    runs under the same autocast, on the held-out part of ``data`` if given, else on the
+    training data.
+
+    Parameters
+    ----------
+    model_fn : callable
+        Returns a fresh classifier (logits).
+    data : tuple
+        ``(X, y)`` or ``(X_train, y_train, X_eval, y_eval)``; tensors or arrays.
+    precisions : sequence of str
+        Any of ``"fp32"``, ``"bf16"``, ``"fp16"``.
+    steps, batch_size, lr, seed : int, int, float, int
+        Optimizer steps per precision, samples per step, Adam learning rate, seed.
+    device : str or torch.device
+        See :func:`select_device`.
+    warmup : int
+        First steps left out of the timing (allocation, kernel selection).
+    loss_fn : callable, optional
+        ``loss_fn(logits, y)``; cross-entropy by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per precision with :data:`PRECISION_COLUMNS`: ``step_ms`` (median over the
+        timed steps), ``samples_per_s``, ``speedup_vs_fp32`` (fp32 step time over this
+        one's), ``train_loss`` (mean of the last 10 steps), ``eval_loss``, ``accuracy`` and
+        ``seconds`` (all steps).
+
+    Example
+    -------
+    >>> import torch
+    >>> X, y = torch.randn(200, 8), torch.randint(0, 2, (200,))
+    >>> t = compare_precision(lambda: TinyMLP(8, 16, 2), (X, y), ("fp32", "bf16"),
+    ...                       steps=5, batch_size=20, device="cpu")
+    >>> t.set_index("precision").loc["bf16", "status"]
+    'ok'
+    """
+    if steps <= warmup:
+        raise ValueError(f"steps ({steps}) must exceed warmup ({warmup})")
+    dev = select_device(device)
+    loss_fn = loss_fn or F.cross_entropy
+    tensors = _as_tensors(data)
+    X, y = tensors[0], tensors[1]
+    X_eval, y_eval = (tensors[2], tensors[3]) if len(tensors) == 4 else (X, y)
+    n = len(X)
+    rows: list[dict[str, Any]] = []
+    for precision in precisions:
+        dtype, reason = _precision_plan(precision, dev)
+        if reason:
+            rows.append({"precision": precision, "status": "skipped", "reason": reason})
+            continue
+
+        def autocast(dtype: torch.dtype | None = dtype) -> contextlib.AbstractContextManager:
+            if dtype is None:
+                return contextlib.nullcontext()
+            return torch.autocast(dev.type, dtype=dtype)
+
+        try:
+            rows.append(_train_precision(model_fn, precision, dtype, autocast, X, y, X_eval,
+                                         y_eval, n, steps, batch_size, lr, dev, seed, warmup,
+                                         loss_fn))
+        except RuntimeError as exc:
+            if precision == "fp32" or is_oom(exc):
+                raise
+            rows.append({"precision": precision, "status": "error",
+                         "reason": f"{type(exc).__name__}: {exc}".splitlines()[0]})
+    table = pd.DataFrame(rows).reindex(columns=list(PRECISION_COLUMNS))
+    table["reason"] = table["reason"].fillna("")
+    fp32 = table.loc[(table["precision"] == "fp32") & (table["status"] == "ok"), "step_ms"]
+    if len(fp32):
+        table["speedup_vs_fp32"] = float(fp32.iloc[0]) / table["step_ms"]
+    return table
+
+
+def _train_precision(model_fn, precision, dtype, autocast, X, y, X_eval, y_eval, n, steps,
+                     batch_size, lr, dev, seed, warmup, loss_fn) -> dict[str, Any]:
+    torch.manual_seed(seed)
+    model = model_fn().to(dev).train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    scaler = (torch.amp.GradScaler("cuda") if dtype is torch.float16 and dev.type == "cuda"
+              else None)
+    gen = torch.Generator().manual_seed(seed)
+    order, pos = torch.randperm(n, generator=gen), 0
+    times, losses = [], []
+    for _ in range(steps):
+        if pos + batch_size > n:
+            order, pos = torch.randperm(n, generator=gen), 0
+        idx = order[pos:pos + batch_size]
+        pos += batch_size
+        xb, yb = X[idx].to(dev), y[idx].to(dev)
+        _sync(dev)
+        t0 = time.perf_counter()
+        with autocast():
+            loss = loss_fn(model(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+        _sync(dev)
+        times.append(time.perf_counter() - t0)
+        losses.append(loss.detach())
+    eval_loss, accuracy = _evaluate(model, X_eval, y_eval, loss_fn, autocast, dev)
+    step_s = statistics.median(times[warmup:])
+    return {
+        "precision": precision,
+        "status": "ok",
+        "reason": "",
+        "steps": steps,
+        "step_ms": 1e3 * step_s,
+        "samples_per_s": batch_size / step_s,
+        "train_loss": float(torch.stack(losses[-10:]).float().mean()),
+        "eval_loss": eval_loss,
+        "accuracy": accuracy,
+        "seconds": float(sum(times)),
+    }
