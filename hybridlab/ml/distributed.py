@@ -15,14 +15,14 @@ over the global batch, so plain SGD steps agree up to floating-point summation o
 
 Everything sent to the workers must pickle: the model factory must be a top-level class or
 function (or a :func:`functools.partial` of one), such as
-:class:`~hybridlab.ml.hardware.TinyMLP`; lambdas and classes defined in a notebook do not.
+:class:`~hybridlab.ml.tiny_models.TinyMLP`; lambdas and classes defined in a notebook do not.
 
 Example
 -------
 >>> import functools, torch
 >>> from torch.utils.data import TensorDataset
 >>> from hybridlab.ml.distributed import train_ddp
->>> from hybridlab.ml.hardware import TinyMLP
+>>> from hybridlab.ml.tiny_models import TinyMLP
 >>> data = TensorDataset(torch.randn(64, 4), torch.randint(0, 2, (64,)))
 >>> result = train_ddp(functools.partial(TinyMLP, 4, 8, 2), data, world_size=1, epochs=1,
 ...                    batch_size=16)
@@ -228,7 +228,7 @@ def train_ddp(
     -------
     >>> import functools, torch
     >>> from torch.utils.data import TensorDataset
-    >>> from hybridlab.ml.hardware import TinyMLP
+    >>> from hybridlab.ml.tiny_models import TinyMLP
     >>> data = TensorDataset(torch.randn(64, 4), torch.randint(0, 2, (64,)))
     >>> two = train_ddp(functools.partial(TinyMLP, 4, 8, 2), data, world_size=2, batch_size=16)
     >>> one = train_ddp(functools.partial(TinyMLP, 4, 8, 2), data, world_size=1, batch_size=16)
