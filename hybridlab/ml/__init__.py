@@ -8,7 +8,14 @@
 * :mod:`~hybridlab.ml.hpo` -- search methods side by side at equal budgets;
 * :mod:`~hybridlab.ml.hypergrad` -- gradient-based HPO (hypergradient descent);
 * :mod:`~hybridlab.ml.measure` -- measure before optimizing (accuracy, time, latency,
-  memory).
+  memory);
+* :mod:`~hybridlab.ml.train` -- the torch training loop (:func:`fit`), with
+  :mod:`~hybridlab.ml.callbacks`, :mod:`~hybridlab.ml.checkpoints`,
+  :mod:`~hybridlab.ml.monitor` and :mod:`~hybridlab.ml.models`;
+* :mod:`~hybridlab.ml.hardware` -- devices, memory, and with
+  :mod:`~hybridlab.ml.batch_size`, :mod:`~hybridlab.ml.precision`,
+  :mod:`~hybridlab.ml.distributed`, :mod:`~hybridlab.ml.onnx_export` and
+  :mod:`~hybridlab.ml.batching` the hardware techniques.
 
 Submodules load on first use (``hybridlab.ml.HybridSearchCV`` imports only the search).
 """
@@ -38,6 +45,22 @@ _EXPORTS = {
     "hypergradient_search": "hypergrad",
     "measure": "measure",
     "optimizer_baselines": "measure",
+    "fit": "train",
+    "History": "history",
+    "EarlyStopping": "callbacks",
+    "Checkpointer": "checkpoints",
+    "Monitor": "monitor",
+    "latency": "monitor",
+    "SmallCNN": "models",
+    "digits_data": "models",
+    "select_device": "hardware",
+    "memory_stats": "hardware",
+    "find_batch_size": "batch_size",
+    "compare_precision": "precision",
+    "train_ddp": "distributed",
+    "export_onnx": "onnx_export",
+    "compare_inference": "onnx_export",
+    "DynamicBatcher": "batching",
 }
 
 __all__ = sorted(_EXPORTS)
