@@ -1,18 +1,22 @@
-"""Measure before you optimize: what models score *and* cost, and single-optimizer baselines.
+"""Measure before you optimize: what models score *and* cost.
 
 Tuning is only worth its budget when it beats two things: the untuned defaults and plain,
-single-algorithm optimizers.  This module measures both.
+single-algorithm optimizers.  This module measures the first, and re-exports (on first use)
+the baselines and plots that live in their own modules:
 
 * :func:`measure` puts candidate models side by side on one table: cross-validated score
   (with its spread across folds, the noise any "improvement" must clear), held-out test
   score, fit time, batch and single-row prediction time, peak memory while fitting and the
   size of the pickled model.
-* :func:`optimizer_baselines` runs :class:`~hybridlab.ml.search.HybridSearchCV` once per
-  (optimizer, seed) on one estimator and search space and returns every trial as a tidy
-  frame; :func:`summarize_baselines` condenses it to one row per optimizer (best CV score,
-  and the test score of the best candidate refitted on the training data).
-* :func:`plot_measurements` and :func:`plot_best_so_far` draw both (matplotlib Figures;
-  nothing is shown).
+* :func:`~hybridlab.ml.baselines.optimizer_baselines` runs
+  :class:`~hybridlab.ml.search.HybridSearchCV` once per (optimizer, seed) on one estimator
+  and search space and returns every trial as a tidy frame;
+  :func:`~hybridlab.ml.baselines.summarize_baselines` condenses it to one row per optimizer
+  (best CV score, and the test score of the best candidate refitted on the training data)
+  (in :mod:`.baselines`).
+* :func:`~hybridlab.ml.measure_plots.plot_measurements` and
+  :func:`~hybridlab.ml.measure_plots.plot_best_so_far` draw both (matplotlib Figures;
+  nothing is shown) (in :mod:`.measure_plots`).
 
 Example
 -------
@@ -30,18 +34,23 @@ Example
 from __future__ import annotations
 
 import gc
+import importlib
 import pickle
 import time
 import tracemalloc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import cross_validate
+
+if TYPE_CHECKING:  # served by __getattr__ at run time (both modules import this one)
+    from .baselines import BASELINE_COLUMNS, optimizer_baselines, summarize_baselines
+    from .measure_plots import plot_best_so_far, plot_measurements
 
 __all__ = [
     "BASELINE_COLUMNS",
@@ -52,6 +61,16 @@ __all__ = [
     "plot_measurements",
     "summarize_baselines",
 ]
+
+# names served from the sibling modules on first use (they import this module's helpers,
+# so they cannot be imported eagerly here)
+_LAZY = {
+    "BASELINE_COLUMNS": "baselines",
+    "optimizer_baselines": "baselines",
+    "summarize_baselines": "baselines",
+    "plot_measurements": "measure_plots",
+    "plot_best_so_far": "measure_plots",
+}
 
 #: The numeric columns of :func:`measure`'s table, in order (an ``error`` column follows).
 MEASURE_COLUMNS = (
@@ -65,21 +84,14 @@ MEASURE_COLUMNS = (
     "peak_fit_mb",
     "model_kb",
 )
-#: Columns of :func:`optimizer_baselines`'s frame, in order.
-BASELINE_COLUMNS = (
-    "optimizer",
-    "seed",
-    "trial",
-    "score",
-    "best_so_far",
-    "seconds",
-    "elapsed_s",
-    "phase",
-    "status",
-    "params",
-)
-_STYLES = ("-", "--", "-.", ":")  # optimizers often share their first trials: keep all visible
 _BATCH_ROWS = 1000  # predict_ms_per_1k: the test rows are cycled up to at least this many
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __package__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- measure ----------------------------------------------------------------------------
@@ -317,328 +329,3 @@ def measure(models: Mapping[str, Any], X_train: Any, y_train: Any, X_test: Any, 
     table[list(MEASURE_COLUMNS)] = table[list(MEASURE_COLUMNS)].astype("float64")
     table["error"] = table["error"].astype(object)
     return table
-
-
-# -- optimizer baselines ----------------------------------------------------------------
-def _labelled(optimizers: Any) -> list[tuple[str, Any]]:
-    if isinstance(optimizers, Mapping):
-        items = [(str(k), v) for k, v in optimizers.items()]
-    elif isinstance(optimizers, str):
-        items = [(optimizers, optimizers)]
-    else:
-        items = [(o if isinstance(o, str) else type(o).__name__, o) for o in optimizers]
-    if not items:
-        raise ValueError("optimizers is empty: give at least one, e.g. ('random', 'ga')")
-    labels = [k for k, _ in items]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"optimizer labels must be unique, got {labels}; pass a dict "
-                         "{label: optimizer} to name them")
-    return items
-
-
-def optimizer_baselines(estimator: Any, space: Mapping[str, Any], X: Any, y: Any,
-                        optimizers: Sequence[Any] | Mapping[str, Any] = (
-                            "random", "ga", "pso", "local", "bayes"),
-                        n_iter: int = 30, cv: Any = 5, seeds: Iterable[int] = (0, 1, 2),
-                        n_jobs: int | None = None, *, scoring: Any = None,
-                        max_threads: int | None = None) -> pd.DataFrame:
-    """Every trial of single-algorithm searches, one run per (optimizer, seed).
-
-    Each run is a :class:`~hybridlab.ml.search.HybridSearchCV` with ``refit=False`` on
-    ``X, y``: the same estimator, space, budget and folds, only the optimizer and its seed
-    change, so the curves compare the algorithms.
-
-    Parameters
-    ----------
-    estimator : estimator object
-        A scikit-learn estimator or pipeline.
-    space : dict
-        The search space, as :class:`~hybridlab.ml.search.HybridSearchCV` takes it
-        (``Real``, ``Integer``, ``Categorical``, ``Choice``; ``step__param`` names).
-    X, y : array-like
-        Training data: the searches never see a test set.
-    optimizers : sequence or mapping, default ("random", "ga", "pso", "local", "bayes")
-        Registry names or hybrid specs (labelled by themselves), optimizer objects
-        (labelled by class name), or a dict ``{label: optimizer}``.
-    n_iter : int, default 30
-        Candidates per run (each costs ``cv`` fits).
-    cv : int, cross-validation generator or iterable, default 5
-        As in scikit-learn; an int gives the unshuffled (Stratified)KFold, so every run
-        sees the same folds (as does a splitter with a fixed ``random_state``).
-    seeds : iterable of int, default (0, 1, 2)
-        Optimizer seeds; each optimizer runs once per seed.
-    n_jobs : int or None
-        Parallel CV fits within a run (scikit-learn's ``n_jobs``).
-    scoring : str, callable or None, keyword-only
-        One scorer, as in scikit-learn; None uses the estimator's ``score``.
-    max_threads : int or None, keyword-only
-        Cap the native thread pools (OpenMP, BLAS) during the searches with
-        ``threadpoolctl`` (see :func:`measure`) in this process (joblib workers started
-        by ``n_jobs`` set their own); None leaves them.  Small fits on a busy machine
-        often run several times faster with 1.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per trial, in run order.  Columns: ``optimizer`` (label), ``seed``,
-        ``trial`` (1-based), ``score`` (mean CV score, the negated ``y`` of
-        ``optimizer_result_.history``; NaN when every fold failed), ``best_so_far``
-        (running maximum of ``score`` within the run, NaN before its first success),
-        ``seconds`` (wall time of the trial: scikit-learn evaluates a batch of candidates
-        in one call, so a batch's time is split evenly between its candidates),
-        ``elapsed_s`` (seconds since the run started, at the end of the trial's batch),
-        ``phase`` (which part of the optimizer proposed it, e.g. ``lhs``), ``status``
-        (``ok`` or why not) and ``params`` (the candidate's parameter dict).  A run has
-        ``n_iter`` rows unless its optimizer stopped early (``Result.stopped``).
-
-    Example
-    -------
-    >>> from sklearn.datasets import load_iris
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from hybridlab import Real
-    >>> X, y = load_iris(return_X_y=True)
-    >>> f = optimizer_baselines(LogisticRegression(max_iter=300),
-    ...                         {"C": Real(1e-3, 1e2, log=True)}, X, y,
-    ...                         optimizers=("random", "ga"), n_iter=4, cv=3, seeds=(0, 1))
-    >>> len(f), f.groupby(["optimizer", "seed"]).size().tolist()
-    (16, [4, 4, 4, 4])
-    """
-    from .search import HybridSearchCV
-
-    items = _labelled(optimizers)
-    cv = _reusable_cv(cv)
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds is empty: give at least one, e.g. (0, 1, 2)")
-    frames = []
-    with _thread_limit(max_threads):
-        for label, opt in items:
-            for seed in seeds:
-                search = HybridSearchCV(estimator, space, optimizer=opt, n_iter=n_iter, cv=cv,
-                                        scoring=scoring, n_jobs=n_jobs, refit=False,
-                                        random_state=seed).fit(X, y)
-                h = search.optimizer_result_.history
-                params = list(search.cv_results_["params"])
-                if len(params) != len(h):  # pragma: no cover - HybridSearchCV keeps them equal
-                    raise RuntimeError(f"{len(params)} candidates but {len(h)} history rows")
-                score = -h["y"].to_numpy(dtype=float)
-                frames.append(pd.DataFrame({
-                    "optimizer": label,
-                    "seed": seed,
-                    "trial": h["eval"].to_numpy(dtype=np.int64),
-                    "score": score,
-                    "best_so_far": np.fmax.accumulate(score) if len(score) else score,
-                    "seconds": h["seconds"].to_numpy(dtype=float),
-                    "elapsed_s": h["time"].to_numpy(dtype=float),
-                    "phase": h["phase"].astype(str).to_numpy(),
-                    "status": h["status"].astype(str).to_numpy(),
-                    "params": params,
-                }))
-    out = pd.concat(frames, ignore_index=True)
-    out["seed"] = out["seed"].astype(np.int64)
-    return out[list(BASELINE_COLUMNS)]
-
-
-def summarize_baselines(frame: pd.DataFrame, estimator: Any = None, X_train: Any = None,
-                        y_train: Any = None, X_test: Any = None, y_test: Any = None,
-                        scoring: Any = None, *, max_threads: int | None = None) -> pd.DataFrame:
-    """One row per optimizer: the best CV score of its runs and, optionally, test scores.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        What :func:`optimizer_baselines` returned.
-    estimator, X_train, y_train, X_test, y_test : optional
-        Give all of them to add test scores: in each run, the best candidate (first trial
-        with the run's highest CV score) is set on a clone of ``estimator``, fitted on the
-        training data and scored on the test data.
-    scoring : str, callable or None
-        The scorer of the test scores; use the one the searches used.
-    max_threads : int or None, keyword-only
-        Cap the native thread pools during the refits (see :func:`measure`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by optimizer (in the frame's order), columns ``runs``, ``best_cv_median``,
-        ``best_cv_min``, ``best_cv_max`` (over seeds, of each run's best CV score),
-        ``trial_of_best_median`` (trial at which a run first reached its best),
-        ``search_s_median`` (a run's summed trial ``seconds``), then, with test data,
-        ``test_median``, ``test_min`` and ``test_max``.
-
-    Example
-    -------
-    >>> from sklearn.datasets import load_iris
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from hybridlab import Real
-    >>> X, y = load_iris(return_X_y=True)
-    >>> est, space = LogisticRegression(max_iter=300), {"C": Real(1e-3, 1e2, log=True)}
-    >>> f = optimizer_baselines(est, space, X[::2], y[::2], optimizers=("random",),
-    ...                         n_iter=4, cv=3, seeds=(0,))
-    >>> s = summarize_baselines(f, est, X[::2], y[::2], X[1::2], y[1::2])
-    >>> s.columns.tolist()[-3:], bool(s.loc["random", "test_median"] > 0.8)
-    (['test_median', 'test_min', 'test_max'], True)
-    """
-    given = [v is not None for v in (estimator, X_train, y_train, X_test, y_test)]
-    if any(given) and not all(given):
-        raise ValueError("give all of estimator, X_train, y_train, X_test, y_test (for test "
-                         "scores) or none of them")
-    missing = {"optimizer", "seed", "trial", "score", "seconds", "params"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"frame lacks columns {sorted(missing)}: pass what "
-                         "optimizer_baselines returned")
-    runs = []
-    for (label, seed), run in frame.groupby(["optimizer", "seed"], sort=False):
-        rec: dict[str, Any] = {"optimizer": label, "seed": seed, "best_cv": np.nan,
-                               "trial_of_best": np.nan, "test": np.nan,
-                               "search_s": float(run["seconds"].sum())}
-        if run["score"].notna().any():
-            best = run.sort_values("trial").loc[run["score"].idxmax()]
-            rec.update(best_cv=float(best["score"]), trial_of_best=float(best["trial"]))
-            if all(given):
-                params = {k: clone(v, safe=False) for k, v in best["params"].items()}
-                model = clone(estimator).set_params(**params)
-                with _thread_limit(max_threads):
-                    model.fit(X_train, y_train)
-                scorer = check_scoring(model, scoring=scoring)
-                rec["test"] = float(scorer(model, X_test, y_test))
-        runs.append(rec)
-    g = pd.DataFrame.from_records(runs).groupby("optimizer", sort=False)
-    out = pd.DataFrame({
-        "runs": g.size(),
-        "best_cv_median": g["best_cv"].median(),
-        "best_cv_min": g["best_cv"].min(),
-        "best_cv_max": g["best_cv"].max(),
-        "trial_of_best_median": g["trial_of_best"].median(),
-        "search_s_median": g["search_s"].median(),
-    })
-    if all(given):
-        out["test_median"] = g["test"].median()
-        out["test_min"] = g["test"].min()
-        out["test_max"] = g["test"].max()
-    out.index.name = "optimizer"
-    return out
-
-
-# -- plots ------------------------------------------------------------------------------
-def plot_measurements(df: pd.DataFrame) -> Any:
-    """Four panels of horizontal bars, one bar group per model of :func:`measure`'s table.
-
-    Panels: score (dots, since the axis is zoomed to the scores: CV mean with ±1 sd error
-    bars, and test score), fit time (s, log scale), single-row latency p50 and p95 (ms,
-    log scale), and memory (peak fit memory and pickled model size, both in MB, log
-    scale).  Rows with an error have no bars.
-
-    Parameters
-    ----------
-    df : DataFrame
-        What :func:`measure` returned (at least its numeric columns).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        With four axes sharing the model axis; not shown (call ``plt.show()`` or let
-        Jupyter display it).
-
-    Example
-    -------
-    >>> import numpy as np, pandas as pd
-    >>> df = pd.DataFrame({c: [1.0, 2.0] for c in MEASURE_COLUMNS}, index=["a", "b"])
-    >>> len(plot_measurements(df).axes)
-    4
-    """
-    import matplotlib.pyplot as plt
-
-    missing = set(MEASURE_COLUMNS) - set(df.columns)
-    if missing:
-        raise ValueError(f"df lacks columns {sorted(missing)}: pass what measure() returned")
-    labels = [str(i) for i in df.index]
-    pos = np.arange(len(labels))
-
-    def legend(ax: Any) -> None:
-        handles, names = ax.get_legend_handles_labels()
-        order = sorted(range(len(names)), key=lambda i: names[i] == "test")  # CV first
-        ax.legend([handles[i] for i in order], [names[i] for i in order], loc="upper center",
-                  bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small", frameon=False,
-                  handlelength=1.2, columnspacing=1.0)
-
-    h = 0.38
-    fig, axes = plt.subplots(1, 4, figsize=(14, 1.6 + 0.45 * max(len(labels), 2)),
-                             sharey=True, layout="constrained")
-    ax = axes[0]  # dots, not bars: the score axis does not start at 0
-    ax.errorbar(df["cv_mean"], pos - h / 3, xerr=df["cv_sd"], fmt="o", capsize=3,
-                label="CV mean ± sd")
-    ax.plot(df["test_score"], pos + h / 3, "D", label="test")
-    ax.set(title="score", yticks=pos, yticklabels=labels)
-    legend(ax)
-
-    axes[1].barh(pos, df["fit_s"], 0.6, color="C2")
-    axes[1].set(title="fit time (s)", xscale="log")
-
-    axes[2].barh(pos - h / 2, df["latency_ms_p50"], h, color="C4", label="p50")
-    axes[2].barh(pos + h / 2, df["latency_ms_p95"], h, color="C6", label="p95")
-    axes[2].set(title="single-row predict (ms)", xscale="log")
-    legend(axes[2])
-
-    axes[3].barh(pos - h / 2, df["peak_fit_mb"], h, color="C5", label="peak fit memory")
-    axes[3].barh(pos + h / 2, df["model_kb"] / 1e3, h, color="C8", label="pickled model")
-    axes[3].set(title="memory (MB)", xscale="log")
-    legend(axes[3])
-    for a in axes:
-        a.grid(axis="x", alpha=0.3)
-    axes[0].invert_yaxis()  # first model on top, as in the table
-    return fig
-
-
-def plot_best_so_far(frame: pd.DataFrame, ax: Any = None) -> Any:
-    """Median best-so-far CV score per optimizer against trials, with the seeds' range.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        What :func:`optimizer_baselines` returned.
-    ax : matplotlib Axes, optional
-        Draw into it; default a new figure.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The figure of ``ax``: one line per optimizer (median over seeds) and a shaded band
-        from the worst to the best seed.  A run that stopped early keeps its last value.
-
-    Example
-    -------
-    >>> import pandas as pd
-    >>> f = pd.DataFrame({"optimizer": ["a"] * 4, "seed": [0, 0, 1, 1],
-    ...                   "trial": [1, 2, 1, 2], "best_so_far": [0.5, 0.7, 0.6, 0.6]})
-    >>> fig = plot_best_so_far(f)
-    >>> len(fig.axes), len(fig.axes[0].lines)
-    (1, 1)
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    missing = {"optimizer", "seed", "trial", "best_so_far"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"frame lacks columns {sorted(missing)}: pass what "
-                         "optimizer_baselines returned")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4), layout="constrained")
-    n_seeds = frame.groupby("optimizer", sort=False)["seed"].nunique()
-    for i, (label, run) in enumerate(frame.groupby("optimizer", sort=False)):
-        wide = run.pivot_table(index="trial", columns="seed", values="best_so_far",
-                               aggfunc="last").sort_index().ffill()
-        color = f"C{i % 10}"
-        ax.plot(wide.index, wide.median(axis=1), color=color, label=str(label),
-                linestyle=_STYLES[i % len(_STYLES)], linewidth=2.4 - 0.3 * (i % 4))
-        if wide.shape[1] > 1:
-            ax.fill_between(wide.index, wide.min(axis=1), wide.max(axis=1), color=color,
-                            alpha=0.15, linewidth=0)
-    seeds = n_seeds.max() if len(n_seeds) else 0
-    band = f"; band: min–max over {seeds} seeds" if seeds > 1 else ""
-    ax.set(xlabel="trial (candidates evaluated)", ylabel="best CV score so far",
-           title=f"median best-so-far{band}")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    return ax.figure
