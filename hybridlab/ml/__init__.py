@@ -15,7 +15,10 @@
 * :mod:`~hybridlab.ml.hardware` -- devices, memory, and with
   :mod:`~hybridlab.ml.batch_size`, :mod:`~hybridlab.ml.precision`,
   :mod:`~hybridlab.ml.distributed`, :mod:`~hybridlab.ml.onnx_export` and
-  :mod:`~hybridlab.ml.batching` the hardware techniques.
+  :mod:`~hybridlab.ml.batching` the hardware techniques;
+* :mod:`~hybridlab.ml.nets`, :mod:`~hybridlab.ml.activations`, :mod:`~hybridlab.ml.tying`,
+  :mod:`~hybridlab.ml.nas` -- architectures as searchable configs;
+* :mod:`~hybridlab.ml.compress` -- pruning, int8 quantization, distillation, sizes on disk.
 
 Submodules load on first use (``hybridlab.ml.HybridSearchCV`` imports only the search).
 """
@@ -61,6 +64,20 @@ _EXPORTS = {
     "export_onnx": "onnx_export",
     "compare_inference": "onnx_export",
     "DynamicBatcher": "batching",
+    "build_cnn": "nets",
+    "build_mlp": "nets",
+    "count_parameters": "nets",
+    "MixedActivation": "activations",
+    "derive_activations": "activations",
+    "architecture_space": "nas",
+    "nas_problem": "nas",
+    "nas_compare": "nas",
+    "prune_global": "prune",
+    "progressive_prune": "prune",
+    "quantize_static": "quantize",
+    "quantize_dynamic": "quantize",
+    "saved_size": "model_size",
+    "distill": "distill",
 }
 
 __all__ = sorted(_EXPORTS)
