@@ -45,9 +45,11 @@ test: lint  ## lint, unit tests, and every notebook headless in quick mode
 	$(BIN)/python -m pytest -n 2 --doctest-modules hybridlab tests --nbmake $(NOTEBOOKS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-benchmarks: install  ## performance scripts: overhead and parallel speed-up
+benchmarks: install  ## performance scripts: overhead, parallel speed-up, training, compression
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/parallel.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/training.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/compression.py
 
 hpo-benchmark: install  ## HybridSearchCV vs grid, random, Optuna TPE (~25 min on 2 cores)
 	$(BIN)/python benchmarks/hpo.py
