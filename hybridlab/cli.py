@@ -107,6 +107,21 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    from .casestudies import CASE_STUDIES, run_case_study
+
+    if args.seeds is not None and args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    names = sorted(CASE_STUDIES) if args.study == "all" else [args.study]
+    for name in names:
+        result = run_case_study(name, args.out, quick=args.quick,
+                                progress=not args.no_progress, seeds=args.seeds)
+        print(f"{name}: {result.report}")
+        for target, (met, text) in result.targets.items():
+            print(f"  [{'met' if met else 'MISSED'}] {target}: {text}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="hybridlab", description="Hybrid optimization workbench")
     ap.add_argument("--version", action="version", version=f"hybridlab {__version__}")
@@ -151,6 +166,19 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--out", default="reports/study",
                       help="folder of the study; report.md is written inside it")
 
+    repro = sub.add_parser(
+        "reproduce", help="reproduce a case study and write reports/<name>/report.md",
+        description="Run a case study (or all of them) and write its report: tables, plots, "
+        "the exact command, seeds and package versions.")
+    repro.add_argument("study", choices=["case-study-1", "case-study-2", "all"],
+                       help="which case study (all: both)")
+    repro.add_argument("--quick", action="store_true",
+                       help="small budgets and one seed: a smoke run in well under a minute")
+    repro.add_argument("--seeds", type=int, default=None,
+                       help="number of seeds (default: 3, or 1 with --quick)")
+    repro.add_argument("--out", default="reports", help="parent folder of the reports")
+    repro.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     rep = sub.add_parser("report", help="rebuild report.md of a saved study")
     rep.add_argument("study", help="folder written by `hybridlab compare --out`")
     rep.add_argument("--reference", default=None, help="reference optimizer of the tests")
@@ -171,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compare(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "reproduce":
+            return _reproduce(args)
         return _run(args)
     except ValueError as exc:  # bad arguments: say what to fix, no traceback
         print(f"hybridlab: error: {exc}", file=sys.stderr)

@@ -69,3 +69,24 @@ def test_cli_errors_are_one_line(tmp_path):
     assert main(["compare", "--optimizers", "nope", "--dims", "2", "--out",
                  str(tmp_path / "x")]) == 2
     assert main(["report", str(tmp_path)]) == 2
+
+
+def test_reproduce_runs_each_case_study_and_prints_targets(monkeypatch, capsys, tmp_path):
+    import hybridlab.casestudies as cs
+
+    calls = []
+
+    def fake(name, out_root, *, quick, progress, seeds):
+        calls.append((name, quick, seeds))
+        return cs.CaseStudyResult(name, headline=None, report=tmp_path / name / "report.md",
+                                  targets={"size": (True, "85% smaller"),
+                                           "latency": (False, "38 vs 30 us")})
+
+    monkeypatch.setattr(cs, "run_case_study", fake)
+    assert main(["reproduce", "all", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert [c[0] for c in calls] == ["case-study-1", "case-study-2"]
+    assert all(c[1] for c in calls)
+    out = capsys.readouterr().out
+    assert "[met] size: 85% smaller" in out and "[MISSED] latency" in out
+    assert main(["reproduce", "case-study-1", "--seeds", "0"]) == 2
+    assert "--seeds must be >= 1" in capsys.readouterr().err
