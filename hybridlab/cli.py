@@ -107,6 +107,12 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _case_studies() -> list[str]:
+    from .casestudies import CASE_STUDIES
+
+    return sorted(CASE_STUDIES)
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from .casestudies import CASE_STUDIES, run_case_study
 
@@ -170,8 +176,8 @@ def _parser() -> argparse.ArgumentParser:
         "reproduce", help="reproduce a case study and write reports/<name>/report.md",
         description="Run a case study (or all of them) and write its report: tables, plots, "
         "the exact command, seeds and package versions.")
-    repro.add_argument("study", choices=["case-study-1", "case-study-2", "all"],
-                       help="which case study (all: both)")
+    repro.add_argument("study", choices=[*_case_studies(), "all"],
+                       help="which case study (all: every one)")
     repro.add_argument("--quick", action="store_true",
                        help="small budgets and one seed: a smoke run in well under a minute")
     repro.add_argument("--seeds", type=int, default=None,

@@ -5,8 +5,8 @@
 versions).  Each study is a function ``run(out_dir, *, quick=False, progress=True) ->
 CaseStudyResult``:
 
-* ``case-study-1`` (:mod:`~hybridlab.casestudies.hpo_cnn`): Bayesian / random / hybrid
-  hyperparameter search of a CNN against honest default settings;
+* ``case-study-1`` (hyperparameter search of a CNN against honest default settings) is
+  not written yet;
 * ``case-study-2`` (:mod:`~hybridlab.casestudies.edge`): pruning and quantization for
   edge deployment, and a hybrid search for the smallest model within one point.
 """
@@ -27,7 +27,6 @@ __all__ = ["CASE_STUDIES", "CaseStudyResult", "environment", "run_case_study"]
 
 #: command-line name -> "module:function"
 CASE_STUDIES: dict[str, str] = {
-    "case-study-1": "hpo_cnn:run",
     "case-study-2": "edge:run",
 }
 
@@ -73,10 +72,10 @@ def run_case_study(name: str, out_root: str | Path = "reports", *, quick: bool =
     Example
     -------
     >>> try:
-    ...     run_case_study("case-study-3")
+    ...     run_case_study("case-study-9")
     ... except ValueError as exc:
     ...     print(str(exc)[:38])
-    unknown case study 'case-study-3'; cho
+    unknown case study 'case-study-9'; cho
     """
     fn = _resolve(name)
     return fn(Path(out_root) / name, quick=quick, progress=progress, **kwargs)
