@@ -5,8 +5,9 @@
 versions).  Each study is a function ``run(out_dir, *, quick=False, progress=True) ->
 CaseStudyResult``:
 
-* ``case-study-1`` (hyperparameter search of a CNN against honest default settings) is
-  not written yet;
+* ``case-study-1`` (:mod:`~hybridlab.casestudies.hpo_cnn`): hyperparameter search of a
+  small CNN (Bayesian, random and hybrid searchers at equal budgets) against honest
+  default settings;
 * ``case-study-2`` (:mod:`~hybridlab.casestudies.edge`): pruning and quantization for
   edge deployment, and a hybrid search for the smallest model within one point.
 """
@@ -27,6 +28,7 @@ __all__ = ["CASE_STUDIES", "CaseStudyResult", "environment", "run_case_study"]
 
 #: command-line name -> "module:function"
 CASE_STUDIES: dict[str, str] = {
+    "case-study-1": "hpo_cnn:run",
     "case-study-2": "edge:run",
 }
 
