@@ -23,11 +23,13 @@ True
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hybridlab.io import atomic_write
@@ -124,3 +126,21 @@ def write_report(out_dir: str | Path, title: str,
     text = "\n".join(lines)
     atomic_write(path, lambda p: Path(p).write_text(text, encoding="utf-8"))
     return path
+
+
+def ci95(values: Any) -> tuple[float, float]:
+    """Mean and half-width of the 95 % t-interval (NaN half-width for one value).
+
+    Example
+    -------
+    >>> m, h = ci95([0.9, 1.0, 1.1])
+    >>> round(m, 6), round(h, 4)
+    (1.0, 0.2484)
+    """
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return float(v.mean()), math.nan
+    return float(v.mean()), float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1)
+                                  / math.sqrt(len(v)))

@@ -28,7 +28,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -49,6 +48,7 @@ from hybridlab.space import Categorical, Integer, Real
 
 from . import CaseStudyResult
 from ._edge_report import write_report
+from ._report import ci95
 
 __all__ = ["BASE_ARCH", "VARIANTS", "ci95", "run"]
 
@@ -57,24 +57,6 @@ BASE_ARCH: dict[str, Any] = {"channels": (16, 32), "hidden": 128}
 #: the four variants of the headline, in order
 VARIANTS = ("baseline", "pruned 70%", "int8", "pruned 70% + int8")
 _SPARSITY = 0.70
-
-
-def ci95(values: Any) -> tuple[float, float]:
-    """Mean and half-width of the 95 % t-interval (NaN half-width for one value).
-
-    Example
-    -------
-    >>> m, h = ci95([0.9, 1.0, 1.1])
-    >>> round(m, 6), round(h, 4)
-    (1.0, 0.2484)
-    """
-    from scipy import stats
-
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2:
-        return float(v.mean()), math.nan
-    return float(v.mean()), float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1)
-                                  / math.sqrt(len(v)))
 
 
 def _settings(quick: bool) -> dict[str, Any]:

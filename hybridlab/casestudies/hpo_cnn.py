@@ -44,7 +44,10 @@ from hybridlab.ml.train import fit
 from hybridlab.space import Categorical, Integer, Real, Space
 
 from . import CaseStudyResult, environment
-from ._report import write_report
+from ._report import (
+    ci95,
+    write_report,
+)
 
 __all__ = ["BAYESIAN", "DEFAULTS", "EPOCHS", "HYBRIDS", "SEARCHERS", "SPACE", "TASKS",
            "ci95", "load_task", "make_cnn", "run", "train_and_score"]
@@ -77,22 +80,6 @@ TASKS: dict[str, dict[str, Any]] = {
 _HEADLINE_TASK = "noisy-small"
 #: the control row: the default settings trained three times as many epochs
 _LONGER = "default, 3x epochs"
-
-
-def ci95(values: Any) -> tuple[float, float]:
-    """Mean and half-width of the 95 % t-interval (NaN half-width for one value).
-
-    >>> m, h = ci95([0.9, 1.0, 1.1])
-    >>> round(m, 6), round(h, 4)
-    (1.0, 0.2484)
-    """
-    from scipy import stats
-
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2:
-        return float(v.mean()), math.nan
-    return float(v.mean()), float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1)
-                                  / math.sqrt(len(v)))
 
 
 def make_cnn(cfg: dict[str, Any], n_classes: int = 10) -> nn.Module:
