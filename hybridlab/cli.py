@@ -7,6 +7,7 @@
     hybridlab compare --suite bbob --dims 2 5 10 --optimizers ga pso local "ga>>local" \\
         default --budget-per-dim 200 --seeds 5 --jobs 2 --out reports/my-study
     hybridlab report reports/my-study         rebuild the report of a saved study
+    hybridlab runs list|show|export|delete runs.db [run]   look into a run store
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, cli_runs
 from .benchmarks import FUNCTIONS, make_instance
 from .driver import minimize
 from .io import atomic_write
 from .optimizers import REGISTRY, make
+from .tracking import StoreError
 
 __all__ = ["main"]
 
@@ -28,7 +30,8 @@ __all__ = ["main"]
 def _run(args: argparse.Namespace) -> int:
     inst = make_instance(args.function, args.dim, args.instance, seed=args.suite_seed)
     opt = make(args.optimizer)
-    res = minimize(inst.problem(vectorized=True), opt, budget=args.budget, seed=args.seed)
+    res = minimize(inst.problem(vectorized=True), opt, budget=args.budget, seed=args.seed,
+                   store=args.store, run=args.run if args.store else None)
     print(f"{inst.name}  optimizer={args.optimizer}  budget={args.budget}  seed={args.seed}")
     print(f"best y      {res.y:.6g}")
     print(f"gap f-f_opt {inst.gap(res.y):.3e}")
@@ -144,6 +147,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed of the optimizer")
     run.add_argument("--csv", help="write the history to this CSV file")
     run.add_argument("--plot", help="write the convergence plot to this PNG file")
+    run.add_argument("--store", help="record every evaluation in this SQLite run store; "
+                     "running the same command again resumes (or replays) the run")
+    run.add_argument("--run", default=None, help="the run's name in --store "
+                     "(default <problem>/<optimizer>/seed<seed>)")
 
     cmp_ = sub.add_parser(
         "compare", help="compare optimizers on the benchmark suite and write a report",
@@ -188,6 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="rebuild report.md of a saved study")
     rep.add_argument("study", help="folder written by `hybridlab compare --out`")
     rep.add_argument("--reference", default=None, help="reference optimizer of the tests")
+    cli_runs.add_parser(sub)
     return ap
 
 
@@ -207,8 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "reproduce":
             return _reproduce(args)
+        if args.command == "runs":
+            return cli_runs.handle(args)
         return _run(args)
-    except ValueError as exc:  # bad arguments: say what to fix, no traceback
+    except (ValueError, StoreError) as exc:  # say what to fix, no traceback
         print(f"hybridlab: error: {exc}", file=sys.stderr)
         return 2
 

@@ -64,11 +64,12 @@ class _Recorder:
         self.phase: list[str] = []
         self.time: list[np.ndarray] = []
 
-    def add(self, X: np.ndarray, batch: Batch, phases: list[str], t: float) -> None:
+    def add(self, X: np.ndarray, batch: Batch, phases: list[str],
+            t: float | np.ndarray) -> None:
         self.X.append(X)
         self.batches.append(batch)
         self.phase += phases
-        self.time.append(np.full(len(X), t))
+        self.time.append(np.broadcast_to(np.asarray(t, dtype=float), (len(X),)))
 
     def frame(self) -> pd.DataFrame:
         b = self.batches
@@ -105,7 +106,8 @@ def _phases(opt: Optimizer, n: int) -> list[str]:
 def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
              seed: int | None = None, executor: Executor | None = None,
              callbacks: Iterable[Callable[[Progress], bool | None]] = (),
-             on_error: str = "penalize", init: Sequence[Any] | None = None) -> Result:
+             on_error: str = "penalize", init: Sequence[Any] | None = None,
+             store: Any = None, run: str | None = None) -> Result:
     """Minimise ``problem`` with ``optimizer`` in exactly ``budget`` evaluations.
 
     Parameters
@@ -126,7 +128,8 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         ``ProcessPoolExecutor``, a Ray or Dask executor.  Serial when omitted.
     callbacks : iterable of callables
         Each is called with a :class:`Progress` after every batch; returning True stops
-        the run cleanly.
+        the run cleanly.  A callback with a ``close`` method gets ``close(result)`` at the
+        end (e.g. :class:`hybridlab.widgets.Dashboard` draws its final state).
     on_error : {"penalize", "raise"}
         ``"penalize"`` (default) records a failing evaluation (exception, NaN or inf)
         with its status and error text and tells the optimizer the worst value seen;
@@ -136,6 +139,15 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         (phase ``"init"``, counted in the budget) and handed to the optimizer as its
         starting population -- e.g. defaults you want to improve on, or another run's
         best points.
+    store : str, Path or :class:`~hybridlab.tracking.RunStore`, optional
+        A SQLite run store (:mod:`hybridlab.tracking`): every batch of evaluations is
+        appended as it completes.  Calling again with the same ``run`` **resumes**: stored
+        evaluations are replayed instead of recomputed, so a run killed halfway finishes
+        with the result an uninterrupted run gives.  A stored run made with another
+        problem, optimizer, space, seed or budget is refused
+        (:class:`~hybridlab.tracking.RunMismatch`); ``seed=None`` takes the stored seed.
+    run : str, optional
+        The run's name in ``store`` (default ``<problem>/<optimizer>/seed<seed>``).
 
     Returns
     -------
@@ -156,12 +168,21 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     opt = make(optimizer) if isinstance(optimizer, str) else optimizer
     if not hasattr(opt, "ask") or not hasattr(opt, "tell"):
         raise ValueError(f"optimizer must speak ask/tell or be a registry name, got {opt!r}")
+    log = None
+    if store is not None:
+        from .tracking import open_run
+
+        log = open_run(store, run, problem, opt, seed, budget)
+        seed = log.seed
+    elif run is not None:
+        raise ValueError("run= names a run in a store: also pass store='runs.db'")
     ss = np.random.SeedSequence(seed)
     space = problem.space
     handler = _constraint_handler(problem, budget)
     rec = _Recorder(problem)
     state = _Best()
-    n, stopped, t0 = 0, "budget", time.perf_counter()
+    n, stopped = 0, "budget"
+    t0 = time.perf_counter() - (log.elapsed if log is not None else 0.0)
 
     def evaluate(X: np.ndarray, phases: list[str]) -> tuple[np.ndarray, np.ndarray, bool]:
         """Evaluate, record, call back; return what to tell and whether to stop."""
@@ -170,12 +191,17 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         X_told = X
         if handler is not None and hasattr(handler, "prepare"):  # e.g. Repair
             X, values, X_told = handler.prepare(X, values, space)
-        batch = problem.evaluate_many(values, executor)
+        if log is None:
+            batch = problem.evaluate_many(values, executor)
+            times: Any = time.perf_counter() - t0
+        else:
+            batch, phases, times = _logged(log, problem, executor, n, X, values, phases,
+                                           t0)
         if on_error == "raise":
             _raise_first_failure(batch, n)
         fitness = state.update(batch, X, values, handler)
         n += len(X)
-        rec.add(X, batch, phases, time.perf_counter() - t0)
+        rec.add(X, batch, phases, times)
         halt = bool(callbacks) and _run_callbacks(callbacks, rec, state, n, budget, batch,
                                                   phases, t0)
         return X_told, fitness, halt
@@ -196,9 +222,15 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
                 break
         if halt:
             stopped = "callback"
+    except BaseException as exc:
+        if log is not None:
+            _finish_log(log, f"crashed: {type(exc).__name__}: {exc}", n, t0)
+        raise
     finally:
         opt.close()
-    return Result(
+    if log is not None:
+        _finish_log(log, stopped, n, t0)
+    result = Result(
         x=state.x, y=state.y, n_evals=n, seconds=time.perf_counter() - t0,
         history=rec.frame(), feasible=state.feasible, violation=state.violation,
         violations=dict(zip(problem.constraint_names, state.violations, strict=True))
@@ -206,6 +238,37 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         x_unit=state.x_unit, seed=ss.entropy, optimizer=getattr(opt, "name", repr(opt)),
         problem=problem.name, stopped=stopped,
     )
+    for cb in callbacks:
+        if callable(getattr(cb, "close", None)):
+            cb.close(result)
+    return result
+
+
+def _logged(log: Any, problem: Problem, executor: Executor | None, n: int, X: np.ndarray,
+            values: Any, phases: list[str], t0: float) -> tuple[Batch, list[str], np.ndarray]:
+    """A batch through the run store: the stored part replayed, the rest evaluated and
+    appended in one transaction."""
+    old = log.replay(n, X)
+    k = 0 if old is None else len(old[0].y)
+    if k == len(X):
+        return old
+    new = problem.evaluate_many(values[k:], executor)
+    t_new = np.full(len(X) - k, time.perf_counter() - t0)
+    log.append(n + k, X[k:], values[k:], new, phases[k:], t_new, problem.space)
+    if old is None:
+        return new, phases, t_new
+    b, ph, t = old
+    batch = Batch(np.concatenate([b.y, new.y]), b.status + new.status, b.error + new.error,
+                  np.concatenate([b.seconds, new.seconds]),
+                  np.concatenate([b.violations, new.violations]))
+    return batch, ph + phases[k:], np.concatenate([t, t_new])
+
+
+def _finish_log(log: Any, status: str, n: int, t0: float) -> None:
+    try:
+        log.finish(status, n, time.perf_counter() - t0)
+    finally:
+        log.close()
 
 
 def _encode_init(space: Any, init: Sequence[Any]) -> np.ndarray:

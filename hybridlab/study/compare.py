@@ -86,37 +86,62 @@ class Cell:
     objective: Problem
     budget: int
     seed: int
+    store: str | None = None
+    run: str | None = None
+
+
+def run_name(study: str, optimizer: str, problem: str, seed: int) -> str:
+    """The name of a study cell's run in a run store."""
+    return f"{study}/{optimizer}/{problem}/seed{seed}"
 
 
 def run_cell(cell: Cell) -> dict[str, Any]:
-    """Run one cell; never raises: an optimizer that raises gives status ``"crashed: ..."``.
+    """Run one cell; never raises: an optimizer that raises gives status ``"crashed: ..."``
+    (a store that cannot be used or a mismatched stored run does raise).
 
     Returns a dict with the cell's labels, ``status`` (the run's ``stopped``), total
     ``seconds``, the grid trajectory (``eval, best, time, objective``: best so far, wall
     and cumulated objective seconds at each grid evaluation) and the improvements
     (``improved_eval, improved_best``).
     """
-    out: dict[str, Any] = {"optimizer": cell.optimizer, "problem": cell.problem,
-                           "seed": cell.seed, "dim": cell.objective.space.dim}
+    from ..tracking import RunMismatch, StoreError
+
+    out = cell_labels(cell.optimizer, cell.problem, cell.seed, cell.objective.space.dim)
     t0 = time.perf_counter()
     try:
         res = minimize(cell.objective, build_optimizer(cell.spec), budget=cell.budget,
-                       seed=cell.seed)
+                       seed=cell.seed, store=cell.store, run=cell.run)
+    except (StoreError, RunMismatch):
+        raise
     except Exception as exc:  # a crashing optimizer is a result too
         msg = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        empty = np.empty(0)
-        return {**out, "status": f"crashed: {msg}"[:300], "seconds": time.perf_counter() - t0,
-                "eval": empty.astype(np.int64), "best": empty, "time": empty,
-                "objective": empty, "improved_eval": empty, "improved_best": empty}
-    h = res.history
+        return crashed(out, f"crashed: {msg}", time.perf_counter() - t0)
+    return trajectory(out, res.history, res.seconds, res.stopped)
+
+
+def cell_labels(optimizer: str, problem: str, seed: int, dim: int) -> dict[str, Any]:
+    return {"optimizer": optimizer, "problem": problem, "seed": seed, "dim": dim}
+
+
+def crashed(labels: dict[str, Any], status: str, seconds: float) -> dict[str, Any]:
+    """What :func:`run_cell` returns for a run whose optimizer raised."""
+    empty = np.empty(0)
+    return {**labels, "status": status[:300], "seconds": seconds,
+            "eval": empty.astype(np.int64), "best": empty, "time": empty,
+            "objective": empty, "improved_eval": empty, "improved_best": empty}
+
+
+def trajectory(labels: dict[str, Any], h: pd.DataFrame, seconds: float,
+               stopped: str) -> dict[str, Any]:
+    """A run's history (``best_so_far, time, seconds`` columns) on the log grid."""
     best = h["best_so_far"].to_numpy(dtype=float)
     grid = log_grid(len(best))
     wall = h["time"].to_numpy(dtype=float)[grid - 1]
     if wall.size:
-        wall[-1] = res.seconds
+        wall[-1] = seconds
     prev = np.concatenate([[np.inf], best[:-1]])
     improved = np.flatnonzero(best < prev)
-    return {**out, "status": res.stopped, "seconds": res.seconds, "eval": grid,
+    return {**labels, "status": stopped, "seconds": seconds, "eval": grid,
             "best": best[grid - 1], "time": wall,
             "objective": np.cumsum(h["seconds"].to_numpy(dtype=float))[grid - 1],
             "improved_eval": improved + 1.0, "improved_best": best[improved]}
@@ -300,7 +325,8 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
             budget: int | Callable[[int], int], seeds: int | Iterable[int],
             executor: Executor | None = None,
             targets: Sequence[float] | Mapping[str, Sequence[float]] | None = None, *,
-            name: str = "study", progress: bool = True) -> Study:
+            name: str = "study", progress: bool = True,
+            store: str | Path | None = None) -> Study:
     """Run every (optimizer, problem, seed) cell and return a :class:`Study`.
 
     Parameters
@@ -334,6 +360,13 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
         The study's name (``to_report`` writes under ``reports/<name>/``).
     progress : bool
         Show a tqdm progress bar over the cells.
+    store : str or Path, optional
+        A SQLite run store (:mod:`hybridlab.tracking`): every evaluation of every run is
+        recorded as it completes, each run named ``<name>/<optimizer>/<problem>/seed<s>``,
+        and the study's metadata at the end.  Calling ``compare`` again with the same
+        arguments and store replays finished runs and resumes interrupted ones, so a
+        study killed halfway loses at most the batches in flight;
+        :meth:`Study.from_store` rebuilds the study from the file.
 
     Returns
     -------
@@ -354,7 +387,13 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
     seeds = _seeds(seeds)
     built = {label: build_optimizer(spec) for label, spec in opts.items()}  # fail early
     budgets = {p: _budget(budget, prob.space.dim) for p, (prob, _) in probs.items()}
-    cells = [Cell(label, spec, p, probs[p][0], budgets[p], s)
+    db = None if store is None else str(Path(store).resolve())
+    if db is not None:
+        from ..tracking import RunStore
+
+        RunStore(db).close()  # refuse a bad file before any run starts
+    cells = [Cell(label, spec, p, probs[p][0], budgets[p], s, db,
+                  None if db is None else run_name(name, label, p, s))
              for label, spec in opts.items() for p in probs for s in seeds]
     mapped = map(run_cell, cells) if executor is None else executor.map(run_cell, cells)
     results = list(tqdm(mapped, total=len(cells), desc=name, unit="run",
@@ -381,4 +420,9 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     meta = json.loads(json.dumps(meta))  # JSON-native: save/load round-trips exactly
+    if db is not None:
+        from ..tracking import RunStore
+
+        with RunStore(db) as rs:
+            rs.save_study(name, meta)
     return Study(_runs_frame(results, f_opts), _hits_frame(results, tg, f_opts), meta)

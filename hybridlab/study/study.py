@@ -280,6 +280,30 @@ class Study:
                   for key, t in doc["tables"].items()}
         return cls(frames["runs"], frames["hits"], doc["meta"])
 
+    @classmethod
+    def from_store(cls, path: str | os.PathLike, name: str = "study") -> Study:
+        """The study ``name`` recorded by ``compare(..., store=path, name=name)``, rebuilt
+        from the evaluations in the run store: the same tables (up to timings) and
+        metadata as the :class:`Study` that ``compare`` returned."""
+        import importlib
+
+        from ..tracking import RunStore
+
+        cmp = importlib.import_module(".compare", __package__)  # the module, not compare()
+
+        with RunStore(path) as store:
+            meta = store.study_meta(name)
+            results = []
+            for label in meta["optimizers"]:
+                for p, info in meta["problems"].items():
+                    for seed in meta["seeds"]:
+                        results.append(_stored_cell(store, cmp, name, label, p, seed,
+                                                    info["dim"]))
+        f_opts = {p: info["f_opt"] for p, info in meta["problems"].items()}
+        targets = {p: info["targets"] for p, info in meta["problems"].items()}
+        return cls(cmp._runs_frame(results, f_opts), cmp._hits_frame(results, targets, f_opts),
+                   meta)
+
     def to_report(self, root: str | os.PathLike = "reports", reference: str | None = None,
                   alpha: float = 0.05) -> Path:
         """Write ``<root>/<name>/report.md`` with tables, PNG plots, CSVs and the way to
@@ -293,6 +317,17 @@ class Study:
         return (f"Study({self.name!r}: {len(self.optimizers)} optimizers x "
                 f"{len(self.problems)} problems x {len(self.seeds)} seeds, {n} runs, "
                 f"{len(self.crashed)} crashed)")
+
+
+def _stored_cell(store: Any, cmp: Any, study: str, label: str, problem: str, seed: int,
+                 dim: int) -> dict[str, Any]:
+    run = cmp.run_name(study, label, problem, seed)
+    info = store.info(run)
+    labels = cmp.cell_labels(label, problem, seed, dim)
+    if info["status"].startswith("crashed"):
+        return cmp.crashed(labels, info["status"], float(info["seconds"]))
+    return cmp.trajectory(labels, store.evaluations(run), float(info["seconds"]),
+                          info["status"])
 
 
 def _read_table(file: Path, dtypes: dict[str, str]) -> pd.DataFrame:

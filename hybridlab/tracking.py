@@ -1,0 +1,465 @@
+"""A run store: every evaluation of a run in SQLite, as it completes, and exact resume.
+
+``minimize(problem, optimizer, budget, seed=0, store="runs.db", run="name")`` appends each
+batch of evaluations (unit point, user values, y, status, error, seconds, phase, time,
+timestamp, constraint violations) to a SQLite database in one transaction (WAL mode), with
+the run's metadata (problem, optimizer, space, seed, budget, package versions).
+
+Calling the same run again **replays** the stored evaluations instead of recomputing
+them: the optimizer, seeded the same, asks the same points, is told the stored values,
+reaches the same state and carries on.  The final :class:`~hybridlab.result.Result` equals
+that of an uninterrupted run (:meth:`Result.matches`).  Each asked point is checked
+against the stored one, so a replay that diverges (a changed objective, optimizer or
+library) stops with a clear error instead of silently mixing two runs.  What a crash can
+lose is the batch that was being evaluated: batches are committed whole.
+
+Example
+-------
+>>> import tempfile, numpy as np
+>>> from pathlib import Path
+>>> from hybridlab import Problem, Space, minimize
+>>> p = Problem(lambda x: float(np.sum(x ** 2)), Space.box(2, -5, 5), name="sphere")
+>>> db = Path(tempfile.mkdtemp()) / "runs.db"
+>>> first = minimize(p, "ga", budget=200, seed=3, store=db, run="demo")
+>>> again = minimize(p, "ga", budget=200, seed=3, store=db, run="demo")  # replayed
+>>> again.matches(first), RunStore(db).runs()["n_evals"].tolist()
+(True, [200])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .problem import Batch
+
+__all__ = ["RunMismatch", "RunStore", "StoreError", "open_run"]
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    name TEXT PRIMARY KEY, status TEXT NOT NULL, created TEXT NOT NULL,
+    updated TEXT NOT NULL, problem TEXT NOT NULL, optimizer TEXT NOT NULL,
+    space TEXT NOT NULL, dim INTEGER NOT NULL, seed TEXT NOT NULL, budget INTEGER NOT NULL,
+    constraints TEXT NOT NULL, n_evals INTEGER NOT NULL DEFAULT 0, best_y REAL,
+    seconds REAL NOT NULL DEFAULT 0, host TEXT, pid INTEGER, info TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS evals (
+    run TEXT NOT NULL, i INTEGER NOT NULL, x BLOB NOT NULL, params TEXT NOT NULL,
+    y REAL, status TEXT NOT NULL, error TEXT NOT NULL, seconds REAL NOT NULL,
+    phase TEXT NOT NULL, time REAL NOT NULL, timestamp TEXT NOT NULL, violations BLOB,
+    PRIMARY KEY (run, i)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS studies (name TEXT PRIMARY KEY, meta TEXT NOT NULL);
+"""
+
+_RUN_COLUMNS = ["name", "status", "problem", "optimizer", "dim", "seed", "budget",
+                "n_evals", "best_y", "seconds", "created", "updated"]
+
+
+class StoreError(RuntimeError):
+    """The store file cannot be used (not a database, corrupted, locked); it is left as
+    it was."""
+
+
+class RunMismatch(ValueError):
+    """A stored run of that name was made with another problem, optimizer, space, seed
+    or budget, or its replay diverged."""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=_plain, separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars and arrays; ``repr`` for anything else (an estimator)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return repr(value)
+
+
+class RunStore:
+    """A SQLite file of runs: their metadata and every evaluation.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file (created if missing).
+    timeout : float
+        Seconds to wait for another writer's lock before :class:`StoreError`.
+
+    Raises
+    ------
+    StoreError
+        The file is not a SQLite database, is corrupted, or stays locked.  Nothing is
+        written to it in that case.
+    """
+
+    def __init__(self, path: str | os.PathLike, timeout: float = 10.0) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+            raise ValueError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise ValueError(f"store must be a file path such as 'runs.db', got the "
+                             f"folder {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                    check_same_thread=False)
+        try:
+            with self._errors():
+                self._setup()
+        except BaseException:
+            self._con.close()
+            raise
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(f"{self.path} is locked by another process (a run still "
+                                 f"writing to it?): wait for it, raise timeout=, or use "
+                                 f"another store file") from exc
+            raise StoreError(f"{self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a hybridlab run store or is corrupted "
+                             f"({exc}); it was left untouched: move it away or pass another "
+                             f"store= file") from exc
+
+    def _setup(self) -> None:
+        con = self._con
+        con.execute("PRAGMA schema_version").fetchone()  # reads the header: fails if junk
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master "
+                                             "WHERE type='table'")}
+        if tables and "runs" not in tables:
+            raise StoreError(f"{self.path} is a SQLite database but not a hybridlab run "
+                             f"store (tables: {sorted(tables)}); it was left untouched: "
+                             f"pass another store= file")
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        if not tables:
+            with self.transaction():
+                self._create()
+        version = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if version is None or version[0] != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has store schema {version and version[0]!r}; this "
+                             f"hybridlab writes schema {SCHEMA_VERSION}: use another file")
+
+    def _create(self) -> None:
+        for stmt in filter(str.strip, _SCHEMA.split(";")):
+            self._con.execute(stmt)
+        self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back on error)."""
+        with self._errors():
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._con
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._errors():
+            return self._con.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        """Close the connection (the file stays)."""
+        self._con.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.path)!r})"
+
+    # -- reading ------------------------------------------------------------------------
+
+    def runs(self) -> pd.DataFrame:
+        """One row per run: name, status, problem, optimizer, dim, seed, budget, n_evals,
+        best_y, seconds, created, updated.  A run whose process died shows
+        ``interrupted``."""
+        rows = self._query(f"SELECT {', '.join(_RUN_COLUMNS)}, host, pid FROM runs "
+                           "ORDER BY created, name")
+        frame = pd.DataFrame([r[:-2] for r in rows], columns=_RUN_COLUMNS)
+        frame["status"] = [_live_status(r[1], r[-2], r[-1]) for r in rows]
+        return frame.astype({"n_evals": "int64", "budget": "int64", "dim": "int64"})
+
+    def info(self, run: str) -> dict[str, Any]:
+        """A run's metadata (the ``runs`` row plus its ``info``: versions, command)."""
+        rows = self._query("SELECT * FROM runs WHERE name=?", (run,))
+        if not rows:
+            raise KeyError(f"no run {run!r} in {self.path}; runs: {self.names()}")
+        cols = [d[1] for d in self._query("PRAGMA table_info(runs)")]
+        out = dict(zip(cols, rows[0], strict=True))
+        out["status"] = _live_status(out["status"], out["host"], out["pid"])
+        out["constraints"] = json.loads(out["constraints"])
+        out["info"] = json.loads(out["info"])
+        return out
+
+    def names(self) -> list[str]:
+        """Names of the stored runs, oldest first."""
+        return [r[0] for r in self._query("SELECT name FROM runs ORDER BY created, name")]
+
+    def evaluations(self, run: str) -> pd.DataFrame:
+        """A run's evaluations in order: ``eval, y, best_so_far, status, error, phase,
+        seconds, time, timestamp``, ``violation`` (with constraints), then one column per
+        parameter (the stored user values)."""
+        info = self.info(run)
+        rows = self._query("SELECT i, y, status, error, phase, seconds, time, timestamp, "
+                           "violations, params FROM evals WHERE run=? ORDER BY i", (run,))
+        y = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float)
+        ok = np.array([r[2] == "ok" for r in rows], dtype=bool)
+        y = np.where(ok, y, np.nan)
+        m = len(info["constraints"])
+        viol = np.array([np.frombuffer(r[8], dtype=float).sum() if m else 0.0 for r in rows])
+        best = np.minimum.accumulate(np.where(ok & (viol <= 0), y, np.inf)) if rows else y
+        frame = pd.DataFrame({
+            "eval": np.array([r[0] + 1 for r in rows], dtype=np.int64), "y": y,
+            "best_so_far": best, "status": [r[2] for r in rows],
+            "error": [r[3] for r in rows], "phase": [r[4] for r in rows],
+            "seconds": np.array([r[5] for r in rows], dtype=float),
+            "time": np.array([r[6] for r in rows], dtype=float),
+            "timestamp": [r[7] for r in rows]})
+        if m:
+            frame["violation"] = viol
+        params = pd.DataFrame([json.loads(r[9]) for r in rows])
+        return pd.concat([frame, params], axis=1)
+
+    def delete(self, run: str) -> None:
+        """Remove a run and its evaluations."""
+        with self.transaction() as con:
+            con.execute("DELETE FROM evals WHERE run=?", (run,))
+            con.execute("DELETE FROM runs WHERE name=?", (run,))
+
+    # -- studies ------------------------------------------------------------------------
+
+    def save_study(self, name: str, meta: dict[str, Any]) -> None:
+        """Record a study's metadata (written by ``compare(..., store=...)``)."""
+        with self.transaction() as con:
+            con.execute("INSERT OR REPLACE INTO studies VALUES (?, ?)", (name, _json(meta)))
+
+    def study_meta(self, name: str) -> dict[str, Any]:
+        rows = self._query("SELECT meta FROM studies WHERE name=?", (name,))
+        if not rows:
+            known = [r[0] for r in self._query("SELECT name FROM studies ORDER BY name")]
+            raise KeyError(f"no finished study {name!r} in {self.path} (studies: {known}); "
+                           f"run compare(..., name={name!r}, store=...) to finish it")
+        return json.loads(rows[0][0])
+
+
+def _live_status(status: str, host: str | None, pid: int | None) -> str:
+    """``running`` only while its process lives (on this host); else ``interrupted``."""
+    if status != "running" or host != socket.gethostname() or pid is None:
+        return status
+    if pid == os.getpid():
+        return status
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "interrupted"
+    except PermissionError:
+        return status
+    return status
+
+
+# -- one run ----------------------------------------------------------------------------
+
+@dataclass
+class _Stored:
+    X: np.ndarray
+    batch: Batch
+    phase: list[str]
+    time: np.ndarray
+
+
+class RunLog:
+    """The driver's handle on one stored run: replay what is stored, append the rest."""
+
+    def __init__(self, store: RunStore, name: str, stored: _Stored, seed: int,
+                 owns: bool) -> None:
+        self.store, self.name, self.seed, self._owns = store, name, seed, owns
+        self._stored = stored
+        self.n_stored = len(stored.X)
+        self.replayed = 0
+
+    @property
+    def elapsed(self) -> float:
+        """Wall time the run had spent when it was last stored."""
+        return float(self._stored.time[-1]) if self.n_stored else 0.0
+
+    def replay(self, start: int, X: np.ndarray) -> tuple[Batch, list[str], np.ndarray] | None:
+        """The stored evaluations ``start .. start+k`` for the first ``k`` rows of ``X``
+        (``None`` when nothing is stored there).  Raises :class:`RunMismatch` when an
+        asked point differs from the stored one."""
+        k = min(len(X), self.n_stored - start)
+        if k <= 0:
+            return None
+        s = self._stored
+        same = np.array_equal(X[:k], s.X[start:start + k])
+        if not same:
+            bad = start + int(np.flatnonzero((X[:k] != s.X[start:start + k]).any(axis=1))[0])
+            raise RunMismatch(
+                f"run {self.name!r} in {self.store.path}: the replay diverged at evaluation "
+                f"{bad + 1} (the optimizer asked another point than the stored one), so the "
+                f"objective, optimizer or a library changed since it was stored; use another "
+                f"run name, or delete this run (`hybridlab runs delete`)")
+        self.replayed += k
+        sl = slice(start, start + k)
+        b = s.batch
+        batch = Batch(b.y[sl].copy(), b.status[sl], b.error[sl], b.seconds[sl].copy(),
+                      b.violations[sl].copy())
+        return batch, s.phase[sl], s.time[sl].copy()
+
+    def append(self, start: int, X: np.ndarray, values: Any, batch: Batch,
+               phases: list[str], times: np.ndarray, space: Any) -> None:
+        """Store evaluations ``start ..`` in one transaction, with the run's totals."""
+        stamp = _now()
+        cols = space.columns(X)
+        names = list(cols)
+        rows = []
+        for j in range(len(X)):
+            params = _json({n: cols[n][j] for n in names})
+            y = float(batch.y[j])
+            rows.append((self.name, start + j, X[j].astype(float).tobytes(), params,
+                         None if np.isnan(y) else y, batch.status[j], batch.error[j],
+                         float(batch.seconds[j]), phases[j], float(times[j]), stamp,
+                         batch.violations[j].astype(float).tobytes()))
+        ok = np.array([s == "ok" for s in batch.status]) & (batch.violation <= 0)
+        best = float(batch.y[ok].min()) if ok.any() else None
+        with self.store.transaction() as con:
+            con.executemany("INSERT INTO evals VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            con.execute("UPDATE runs SET n_evals=?, updated=?, seconds=?, best_y=CASE WHEN "
+                        "? IS NOT NULL AND (best_y IS NULL OR ? < best_y) THEN ? ELSE best_y "
+                        "END WHERE name=?",
+                        (start + len(X), stamp, float(times[-1]), best, best, best, self.name))
+
+    def finish(self, status: str, n_evals: int, seconds: float) -> None:
+        """Mark the run ended (``budget``, ``converged``, ``callback`` or ``crashed: ..``)."""
+        with self.store.transaction() as con:
+            con.execute("UPDATE runs SET status=?, updated=?, seconds=MAX(seconds, ?), "
+                        "pid=NULL WHERE name=? AND (n_evals<=? OR status='running')",
+                        (status[:300], _now(), seconds, self.name, n_evals))
+
+    def close(self) -> None:
+        if self._owns:
+            self.store.close()
+
+
+def _identity(problem: Any, optimizer: Any, budget: int) -> dict[str, Any]:
+    return {"problem": problem.name, "optimizer": getattr(optimizer, "name", repr(optimizer)),
+            "space": repr(problem.space), "dim": problem.space.dim, "budget": budget,
+            "constraints": _json(list(problem.constraint_names))}
+
+
+def open_run(store: RunStore | str | os.PathLike, run: str | None, problem: Any,
+             optimizer: Any, seed: int | None, budget: int) -> RunLog:
+    """Open (or create) the run ``run`` in ``store`` for :func:`hybridlab.minimize`.
+
+    A stored run of that name must have been made with the same problem name, optimizer,
+    space, budget and seed (``seed=None`` takes the stored seed); otherwise
+    :class:`RunMismatch`.
+    """
+    if run is None:
+        if seed is None:
+            raise ValueError("store= needs run='a name' (or a seed, which names the run "
+                             "<problem>/<optimizer>/seed<seed>) so the run can be found "
+                             "again to resume it")
+        run = f"{problem.name}/{getattr(optimizer, 'name', 'optimizer')}/seed{seed}"
+    if not isinstance(run, str) or not run:
+        raise ValueError(f"run must be a non-empty string naming the run, got {run!r}")
+    owns = not isinstance(store, RunStore)
+    rs = RunStore(store) if owns else store
+    try:
+        log = _open(rs, run, problem, optimizer, seed, budget, owns)
+    except BaseException:
+        if owns:
+            rs.close()
+        raise
+    return log
+
+
+def _open(rs: RunStore, run: str, problem: Any, optimizer: Any, seed: int | None,
+          budget: int, owns: bool) -> RunLog:
+    ident = _identity(problem, optimizer, budget)
+    rows = rs._query("SELECT problem, optimizer, space, dim, budget, constraints, seed "
+                     "FROM runs WHERE name=?", (run,))
+    if rows:
+        stored = dict(zip([*ident, "seed"], rows[0], strict=True))
+        if seed is not None and str(np.random.SeedSequence(seed).entropy) != stored["seed"]:
+            _refuse(rs, run, "seed", stored["seed"], seed)
+        for key, mine in ident.items():
+            if stored[key] != mine:
+                _refuse(rs, run, key, stored[key], mine)
+        seed_value = int(stored["seed"])
+        with rs.transaction() as con:
+            con.execute("UPDATE runs SET status=CASE WHEN status IN ('budget', 'converged') "
+                        "THEN status ELSE 'running' END, host=?, pid=?, updated=? "
+                        "WHERE name=?", (socket.gethostname(), os.getpid(), _now(), run))
+        return RunLog(rs, run, _load(rs, run, problem.space.dim,
+                                     len(problem.constraint_names)), seed_value, owns)
+    seed_value = int(np.random.SeedSequence(seed).entropy)
+    from .study.compare import versions
+
+    info = {"versions": versions(), "cwd": os.getcwd()}
+    now = _now()
+    with rs.transaction() as con:
+        con.execute("INSERT INTO runs (name, status, created, updated, problem, optimizer, "
+                    "space, dim, seed, budget, constraints, host, pid, info) VALUES "
+                    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (run, "running", now, now, ident["problem"], ident["optimizer"],
+                     ident["space"], ident["dim"], str(seed_value), budget,
+                     ident["constraints"], socket.gethostname(), os.getpid(), _json(info)))
+    empty = _Stored(np.empty((0, problem.space.dim)),
+                    Batch(np.empty(0), [], [], np.empty(0),
+                          np.empty((0, len(problem.constraint_names)))), [], np.empty(0))
+    return RunLog(rs, run, empty, seed_value, owns)
+
+
+def _refuse(rs: RunStore, run: str, key: str, stored: Any, mine: Any) -> None:
+    def short(v: Any) -> str:
+        s = str(v)
+        return s if len(s) <= 80 else s[:77] + "..."
+
+    raise RunMismatch(f"run {run!r} in {rs.path} was made with {key} {short(stored)!r}, not "
+                      f"{short(mine)!r}: to resume it call with the same {key}; otherwise "
+                      f"use another run name, or delete it (`hybridlab runs delete "
+                      f"{rs.path} {run}`)")
+
+
+def _load(rs: RunStore, run: str, dim: int, m: int) -> _Stored:
+    rows = rs._query("SELECT x, y, status, error, seconds, phase, time, violations "
+                     "FROM evals WHERE run=? ORDER BY i", (run,))
+    n = len(rows)
+    X = np.array([np.frombuffer(r[0], dtype=float) for r in rows]).reshape(n, dim)
+    y = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float)
+    viol = np.array([np.frombuffer(r[7], dtype=float) for r in rows]).reshape(n, m)
+    batch = Batch(y, [r[2] for r in rows], [r[3] for r in rows],
+                  np.array([r[4] for r in rows], dtype=float), viol)
+    return _Stored(X, batch, [r[5] for r in rows], np.array([r[6] for r in rows], dtype=float))
