@@ -11,7 +11,8 @@ budget, evaluations, failures, seeding and history.
 """
 
 from .config import quick, scaled
-from .driver import EvaluationError, Progress, minimize
+from .driver import EvaluationError, Progress, minimize, minimize_async
+from .fidelity import Fidelity, MultiFidelity
 from .hybrid import Adaptive, Islands, Memetic, Portfolio, Sequential, default, expensive
 from .optimizers import (
     GA,
@@ -39,12 +40,14 @@ __all__ = [
     "BayesOpt",
     "Categorical",
     "EvaluationError",
+    "Fidelity",
     "Grid",
     "Integer",
     "Islands",
     "LatinHypercube",
     "LocalSearch",
     "Memetic",
+    "MultiFidelity",
     "Optimizer",
     "Population",
     "Portfolio",
@@ -61,6 +64,7 @@ __all__ = [
     "expensive",
     "make",
     "minimize",
+    "minimize_async",
     "quick",
     "register",
     "scaled",

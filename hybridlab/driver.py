@@ -22,7 +22,7 @@ from .optimizers.base import Optimizer, Population
 from .problem import Batch, Problem
 from .result import Result
 
-__all__ = ["EvaluationError", "Progress", "minimize"]
+__all__ = ["EvaluationError", "Progress", "minimize", "minimize_async"]
 
 
 class EvaluationError(RuntimeError):
@@ -41,6 +41,8 @@ class Progress:
     batch_phase: list[str]
     elapsed: float
     history: Callable[[], pd.DataFrame]
+    #: budget spent: evaluations, or fidelity units for a multi-fidelity problem
+    spent: float = math.nan
 
 
 def _check_args(problem: Any, budget: Any, on_error: str) -> None:
@@ -59,17 +61,22 @@ class _Recorder:
     def __init__(self, problem: Problem) -> None:
         self.space = problem.space
         self.has_constraints = bool(problem.constraints)
+        self.fidelity = getattr(problem, "fidelity", None)
         self.X: list[np.ndarray] = []
         self.batches: list[Batch] = []
         self.phase: list[str] = []
         self.time: list[np.ndarray] = []
+        self.fid: list[np.ndarray] = []
+        self.cost: list[np.ndarray] = []
 
     def add(self, X: np.ndarray, batch: Batch, phases: list[str],
-            t: float | np.ndarray) -> None:
+            t: float | np.ndarray, fid: float = math.nan, cost: float = 1.0) -> None:
         self.X.append(X)
         self.batches.append(batch)
         self.phase += phases
         self.time.append(np.broadcast_to(np.asarray(t, dtype=float), (len(X),)))
+        self.fid.append(np.full(len(X), fid))
+        self.cost.append(np.full(len(X), cost))
 
     def frame(self) -> pd.DataFrame:
         b = self.batches
@@ -80,7 +87,11 @@ class _Recorder:
         viol = np.concatenate([x.violation for x in b]) if b else np.empty(0)
         ok = np.array([s == "ok" for s in status], dtype=bool)
         y = np.where(ok, y, np.nan)
-        best = np.minimum.accumulate(np.where(ok & (viol <= 0), y, np.inf)) if n else y
+        fid = np.concatenate(self.fid) if b else np.empty(0)
+        counts = ok & (viol <= 0)
+        if self.fidelity is not None:  # only full-fidelity values are comparable
+            counts &= fid >= self.fidelity.high
+        best = np.minimum.accumulate(np.where(counts, y, np.inf)) if n else y
         cols: dict[str, Any] = {
             "eval": np.arange(1, n + 1), "y": y, "best_so_far": best, "status": status,
             "error": [e for x in b for e in x.error], "phase": self.phase,
@@ -89,6 +100,9 @@ class _Recorder:
         }
         if self.has_constraints:
             cols["violation"] = viol
+        if self.fidelity is not None:
+            cols["fidelity"] = fid
+            cols["cost"] = np.concatenate(self.cost) if b else np.empty(0)
         cols.update(self.space.columns(X))
         return pd.DataFrame(cols)
 
@@ -118,7 +132,10 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     budget : int
         Number of objective evaluations; the last batch is trimmed so it is exact.  The
         run ends earlier only if the optimizer's ``stop()`` says it converged or a
-        callback returns True.
+        callback returns True.  For a problem with a ``fidelity`` range the budget is in
+        fidelity units (e.g. epochs): a plain optimizer's evaluation costs the full
+        fidelity, a :class:`~hybridlab.fidelity.MultiFidelity` one its rung's (see
+        ``Result.cost``).
     seed : int, optional
         Seeds everything through ``numpy.random.SeedSequence``; the same seed gives the
         same result, serially or with a process pool.  ``None`` draws fresh entropy
@@ -181,43 +198,53 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     handler = _constraint_handler(problem, budget)
     rec = _Recorder(problem)
     state = _Best()
-    n, stopped = 0, "budget"
+    fid_spec = _fidelity_of(problem, opt)
+    n, spent, stopped = 0, 0.0, "budget"
     t0 = time.perf_counter() - (log.elapsed if log is not None else 0.0)
 
-    def evaluate(X: np.ndarray, phases: list[str]) -> tuple[np.ndarray, np.ndarray, bool]:
+    def evaluate(X: np.ndarray, phases: list[str], fid: float | None = None,
+                 cost: float = 1.0) -> tuple[np.ndarray, np.ndarray, bool]:
         """Evaluate, record, call back; return what to tell and whether to stop."""
-        nonlocal n
+        nonlocal n, spent
         values = space.decode_batch(X)
         X_told = X
         if handler is not None and hasattr(handler, "prepare"):  # e.g. Repair
             X, values, X_told = handler.prepare(X, values, space)
         if log is None:
-            batch = problem.evaluate_many(values, executor)
+            batch = _evaluate(problem, values, executor, fid)
             times: Any = time.perf_counter() - t0
         else:
             batch, phases, times = _logged(log, problem, executor, n, X, values, phases,
-                                           t0)
+                                           t0, fid)
         if on_error == "raise":
             _raise_first_failure(batch, n)
-        fitness = state.update(batch, X, values, handler)
+        full = fid_spec is None or fid >= fid_spec.high
+        fitness = state.update(batch, X, values, handler, full)
         n += len(X)
-        rec.add(X, batch, phases, times)
+        spent += cost * len(X)
+        rec.add(X, batch, phases, times, math.nan if fid is None else fid, cost)
         halt = bool(callbacks) and _run_callbacks(callbacks, rec, state, n, budget, batch,
-                                                  phases, t0)
+                                                  phases, t0, spent)
         return X_told, fitness, halt
 
     start_pop, halt = None, False
     if init is not None:  # warm start: evaluate the given points first
-        X0 = _encode_init(space, init)[:budget]
-        X_told, fitness, halt = evaluate(X0, ["init"] * len(X0))
+        fid0, cost0 = _batch_fidelity(None, fid_spec)
+        X0 = _encode_init(space, init)[: max(1, int(budget / cost0 + 1e-9))]
+        X_told, fitness, halt = evaluate(X0, ["init"] * len(X0), fid0, cost0)
         start_pop = Population(X_told, fitness)
-    opt.start(space.dim, np.random.default_rng(ss), start_pop, budget - n)
+    opt.start(space.dim, np.random.default_rng(ss), start_pop, int(budget - spent))
     try:
-        while n < budget and not halt:
-            X = _checked_ask(opt, space.dim)[: budget - n]
-            X_told, fitness, halt = evaluate(X, _phases(opt, len(X)))
+        while spent < budget and not halt:
+            X = _checked_ask(opt, space.dim)
+            fid, cost = _batch_fidelity(opt, fid_spec)
+            fits = int((budget - spent) / cost + 1e-9)
+            if fits < 1:  # the next batch costs more than the budget left
+                break
+            X = X[:fits]
+            X_told, fitness, halt = evaluate(X, _phases(opt, len(X)), fid, cost)
             opt.tell(X_told, fitness)
-            if not halt and n < budget and opt.stop():
+            if not halt and spent < budget and opt.stop():
                 stopped = "converged"
                 break
         if halt:
@@ -225,6 +252,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     except BaseException as exc:
         if log is not None:
             _finish_log(log, f"crashed: {type(exc).__name__}: {exc}", n, t0)
+        _close_callbacks(callbacks, None)
         raise
     finally:
         opt.close()
@@ -236,25 +264,92 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         violations=dict(zip(problem.constraint_names, state.violations, strict=True))
         if state.violations else {},
         x_unit=state.x_unit, seed=ss.entropy, optimizer=getattr(opt, "name", repr(opt)),
-        problem=problem.name, stopped=stopped,
+        problem=problem.name, stopped=stopped, cost=None if fid_spec is None else spent,
     )
-    for cb in callbacks:
-        if callable(getattr(cb, "close", None)):
-            cb.close(result)
+    _close_callbacks(callbacks, result)
     return result
 
 
+def _close_callbacks(callbacks: list, result: Result | None) -> None:
+    """``close(result)`` for callbacks that have it (``None`` when the run raised)."""
+    for cb in callbacks:
+        close = getattr(cb, "close", None)
+        if callable(close):
+            try:
+                close(result)
+            except Exception:
+                if result is not None:  # a failing run's own error matters more
+                    raise
+
+
+async def minimize_async(*args: Any, **kwargs: Any) -> Result:
+    """:func:`minimize` in a worker thread, awaitable: ``r = await minimize_async(...)``.
+
+    In Jupyter this keeps the kernel answering widget events while the run goes on, so
+    the Stop button of :class:`hybridlab.widgets.Dashboard` ends it (with a blocking
+    ``minimize`` a kernel handles the click only after the cell).  Same arguments and
+    result as :func:`minimize`.
+
+    Example
+    -------
+    >>> import asyncio, numpy as np
+    >>> from hybridlab import Problem, Space
+    >>> p = Problem(lambda x: float(np.sum(x ** 2)), Space.box(2, -1, 1))
+    >>> asyncio.run(minimize_async(p, "pso", budget=50, seed=0)).n_evals
+    50
+    """
+    import asyncio
+
+    return await asyncio.to_thread(minimize, *args, **kwargs)
+
+
+def _fidelity_of(problem: Problem, opt: Any) -> Any:
+    """The problem's fidelity range, checked against a multi-fidelity optimizer's."""
+    spec = getattr(problem, "fidelity", None)
+    rungs = getattr(opt, "rungs", None)
+    if rungs is None:
+        return spec
+    if spec is None:
+        raise ValueError(f"{getattr(opt, 'name', opt)} evaluates at several fidelities but "
+                         f"the problem declares none: Problem(f, space, fidelity=(low, high)) "
+                         f"with f(x, fidelity)")
+    if rungs[-1] != spec.high or rungs[0] < spec.low:
+        raise ValueError(f"the optimizer's fidelities {rungs[0]:g}..{rungs[-1]:g} must lie in "
+                         f"the problem's ({spec.low:g}, {spec.high:g}) and end at its full "
+                         f"fidelity {spec.high:g}")
+    return spec
+
+
+def _batch_fidelity(opt: Any, spec: Any) -> tuple[float | None, float]:
+    """(fidelity, cost per point) of the batch just asked; (None, 1) without fidelity."""
+    if spec is None:
+        return None, 1.0
+    fid = getattr(opt, "fidelity", None)
+    if fid is None:
+        return float(spec.high), float(spec.high)
+    prev = float(getattr(opt, "previous_fidelity", 0.0)) if spec.resumable else 0.0
+    return float(fid), float(fid) - prev
+
+
+def _evaluate(problem: Problem, values: Any, executor: Executor | None,
+              fid: float | None) -> Batch:
+    if fid is None:
+        return problem.evaluate_many(values, executor)
+    return problem.evaluate_many(values, executor, fidelity=fid)
+
+
 def _logged(log: Any, problem: Problem, executor: Executor | None, n: int, X: np.ndarray,
-            values: Any, phases: list[str], t0: float) -> tuple[Batch, list[str], np.ndarray]:
+            values: Any, phases: list[str], t0: float, fid: float | None = None
+            ) -> tuple[Batch, list[str], np.ndarray]:
     """A batch through the run store: the stored part replayed, the rest evaluated and
     appended in one transaction."""
-    old = log.replay(n, X)
+    old = log.replay(n, X, fid)
     k = 0 if old is None else len(old[0].y)
     if k == len(X):
         return old
-    new = problem.evaluate_many(values[k:], executor)
+    new = _evaluate(problem, values[k:], executor, fid)
     t_new = np.full(len(X) - k, time.perf_counter() - t0)
-    log.append(n + k, X[k:], values[k:], new, phases[k:], t_new, problem.space)
+    log.append(n + k, X[k:], values[k:], new, phases[k:], t_new, problem.space, fid)
     if old is None:
         return new, phases, t_new
     b, ph, t = old
@@ -324,11 +419,14 @@ class _Best:
         self.feasible = False
         self.worst = -math.inf
 
-    def update(self, batch: Batch, X: np.ndarray, values: Any, handler: Any) -> np.ndarray:
+    def update(self, batch: Batch, X: np.ndarray, values: Any, handler: Any,
+               full: bool = True) -> np.ndarray:
         y, ok, viol = batch.y, batch.ok, batch.violation
         fit = handler.fitness(y, viol, ok) if handler is not None else y.copy()
         feas = ok & (viol <= 0)
-        if feas.any():
+        if not full:  # a low-fidelity value is not comparable with the best
+            pass
+        elif feas.any():
             i = int(np.argmin(np.where(feas, y, np.inf)))
             if not self.feasible or y[i] < self.y:
                 self._take(i, batch, X, values, True)
@@ -351,11 +449,11 @@ class _Best:
 
 
 def _run_callbacks(callbacks: list, rec: _Recorder, state: _Best, n: int, budget: int,
-                   batch: Batch, phases: list[str], t0: float) -> bool:
+                   batch: Batch, phases: list[str], t0: float, spent: float) -> bool:
     prog = Progress(n_evals=n, budget=budget, best_y=state.y if state.feasible else math.inf,
                     best_x=state.x, batch_y=batch.y,
                     batch_phase=phases, elapsed=time.perf_counter() - t0,
-                    history=rec.frame)
+                    history=rec.frame, spent=spent)
     stop = False
     for cb in callbacks:
         stop = bool(cb(prog)) or stop

@@ -7,6 +7,12 @@ Example
 >>> p = Problem(lambda x: float(np.sum(x ** 2)), Space.box(2, -5, 5), name="sphere")
 >>> p.objective(np.array([1.0, 2.0]))
 5.0
+
+A vectorised objective scores a whole batch per call (see :class:`Problem`):
+
+>>> q = Problem(lambda X: np.sum(X ** 2, axis=1), Space.box(2, -5, 5), vectorized=True)
+>>> q.evaluate_many(np.array([[1.0, 2.0], [0.0, 3.0]])).y
+array([5., 9.])
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ import numpy as np
 
 from .space import Space
 
-__all__ = ["Batch", "Evaluation", "Problem"]
+__all__ = ["VECTORIZED", "Batch", "Evaluation", "Problem", "columns"]
+
+#: The accepted values of ``Problem(..., vectorized=...)``.
+VECTORIZED: tuple[bool | str, ...] = (False, True, "records")
 
 
 class Evaluation(NamedTuple):
@@ -83,30 +92,72 @@ class Problem:
     objective : callable
         Takes one point in user space -- a 1-d numpy array when every dimension is
         :class:`~hybridlab.space.Real`, otherwise a ``dict`` name -> value -- and returns
-        a float.  With ``vectorized=True`` it takes the whole batch instead (an
-        ``(n, d)`` array, or a list of dicts) and returns ``n`` values.
+        a float.  With ``vectorized`` it takes the whole batch instead and returns ``n``
+        values (an array of shape ``(n,)``); see ``vectorized``.
     space : Space or mapping of name -> dimension
     constraints : sequence of callables
         Each ``g(x)`` takes the same value as the objective; ``g(x) <= 0`` is feasible.
         Results name each constraint by its function's ``__name__`` (``g0, g1, ...`` for
-        lambdas).
+        lambdas).  Constraints are always called per point, also when the objective is
+        vectorised.
     name : str, optional
-    vectorized : bool
-        Evaluate each batch with one call (cheapest for numpy/torch objectives).
+    vectorized : {False, True, "records"}
+        ``False`` (default): one objective call per point (through the executor, if any).
+        ``True``: one call per batch of ``n`` points, the cheapest path for numpy or torch
+        objectives (see :mod:`hybridlab.vectorize`).  A real space hands it an ``(n, d)``
+        array; any other space a **dict of columns**, name -> array of ``n`` values
+        (numeric dtype where every value is a number, ``object`` dtype otherwise, e.g.
+        category strings, or ``None`` where a conditional parameter is inactive).
+        ``"records"``: one call per batch with the batch as the space decodes it, an
+        ``(n, d)`` array for real spaces and a list of ``n`` dicts otherwise (for
+        objectives that handle one point after another, such as scikit-learn's
+        ``evaluate_candidates``).  A vectorised batch ignores the executor; an exception
+        fails the whole batch (status ``"error"``), a NaN or infinity only its own row
+        (status ``"nan"``).
     handler : constraint handler, optional
         How violations become the fitness the optimizer sees (see
         :mod:`hybridlab.constraints`); a static :class:`~hybridlab.constraints.Penalty` by
         default.
+    fidelity : (low, high) or :class:`~hybridlab.fidelity.Fidelity`, optional
+        The objective accepts ``fidelity`` (epochs, a data fraction, ``max_iter``) and is
+        called as ``objective(x, fidelity=r)``; the budget is then counted in fidelity
+        units and the best point is a full-fidelity one (see :mod:`hybridlab.fidelity`).
+
+    Raises
+    ------
+    ValueError
+        For an objective or constraint that is not callable, a ``vectorized`` value other
+        than ``False``, ``True`` or ``"records"``, or a bad ``handler``.
 
     Notes
     -----
     To run with a process pool the objective must be picklable: a module-level function
     or a callable object (a lambda only works with the default serial executor).
+
+    Example
+    -------
+    A mixed space, vectorised: the objective sees one array per parameter.
+
+    >>> import numpy as np
+    >>> from hybridlab import Problem, minimize
+    >>> from hybridlab.space import Categorical, Integer, Real, Space
+    >>> space = Space({"x": Real(-2.0, 2.0), "k": Integer(1, 5),
+    ...                "act": Categorical(["relu", "tanh"])})
+    >>> def f(cols):
+    ...     return cols["x"] ** 2 + (cols["k"] - 3) ** 2 + (cols["act"] == "tanh")
+    >>> p = Problem(f, space, vectorized=True)
+    >>> p.objective({"x": np.array([0.0, 1.0]), "k": np.array([3, 1]),
+    ...              "act": np.array(["relu", "tanh"], dtype=object)})
+    array([0., 6.])
+    >>> r = minimize(p, "ga", budget=200, seed=0)
+    >>> r.x["k"], r.x["act"]
+    (3, 'relu')
     """
 
     def __init__(self, objective: Callable[..., Any], space: Space | Mapping[str, Any],
                  constraints: Sequence[Callable[..., float]] = (), name: str | None = None,
-                 vectorized: bool = False, handler: Any = None) -> None:
+                 vectorized: bool | str = False, handler: Any = None,
+                 fidelity: Any = None) -> None:
         if not callable(objective):
             raise ValueError(f"objective must be callable, got {type(objective).__name__}")
         if not isinstance(space, Space):
@@ -119,12 +170,15 @@ class Problem:
         self.space = space
         self.constraints = constraints
         self.name = name or getattr(objective, "__name__", "problem")
-        self.vectorized = bool(vectorized)
+        self.vectorized = _check_vectorized(vectorized)
         if handler is not None and not hasattr(handler, "fitness"):
             raise ValueError(f"handler must be a constraint handler from hybridlab.constraints "
                              f"(Penalty, Repair, FeasibilityRules, ...), got {handler!r}")
         self.handler = handler
         self.constraint_names = _names(constraints)
+        from .fidelity import Fidelity
+
+        self.fidelity = Fidelity.of(fidelity)
 
     def __repr__(self) -> str:
         return f"Problem({self.name!r}, dim={self.space.dim}, " \
@@ -134,18 +188,81 @@ class Problem:
         """Call the objective (and constraints) on one user value, never raising."""
         return evaluate(self.objective, self.constraints, value)
 
-    def evaluate_many(self, values: Any, executor: Executor | None = None) -> Batch:
+    def evaluate_many(self, values: Any, executor: Executor | None = None,
+                      fidelity: float | None = None) -> Batch:
         """Evaluate a batch of user values (an ``(n, d)`` array or a list of dicts), never
         raising: one call when ``vectorized``, else one call per point, through
-        ``executor.map`` when given."""
+        ``executor.map`` when given; ``fidelity`` is passed on as ``objective(x,
+        fidelity=...)``."""
         n = len(values)
+        objective = self.objective if fidelity is None else partial(self.objective,
+                                                                    fidelity=fidelity)
         if self.vectorized:
-            return _evaluate_vectorized(self, values, n)
+            return _evaluate_vectorized(self, values, n, objective)
         if executor is None and not self.constraints:
-            return _evaluate_serial(self.objective, values)
-        fn = partial(evaluate, self.objective, self.constraints)
+            return _evaluate_serial(objective, values)
+        fn = partial(evaluate, objective, self.constraints)
         evals = map(fn, values) if executor is None else executor.map(fn, values)
         return Batch.of(list(evals), len(self.constraints))
+
+    def batch_argument(self, values: Any) -> Any:
+        """What a vectorised objective receives for the decoded batch ``values``.
+
+        An ``(n, d)`` array stays itself; a list of dicts becomes a dict of columns with
+        ``vectorized=True`` and stays a list with ``vectorized="records"``.
+
+        Example
+        -------
+        >>> from hybridlab.space import Categorical, Integer, Space
+        >>> p = Problem(len, Space({"k": Integer(1, 3), "c": Categorical(["a", "b"])}),
+        ...             vectorized=True)
+        >>> cols = p.batch_argument([{"k": 1, "c": "a"}, {"k": 3, "c": "b"}])
+        >>> cols["k"], cols["c"]
+        (array([1, 3]), array(['a', 'b'], dtype=object))
+        """
+        if self.vectorized == "records" or isinstance(values, np.ndarray) or not values:
+            return values
+        if isinstance(values[0], Mapping):
+            return columns(values)
+        return values
+
+
+def columns(records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """A list of ``n`` dicts -> a dict of ``n``-value arrays (the union of their names).
+
+    A name missing from a dict (an inactive conditional parameter) gives ``None`` there.
+    A column whose values are all numbers is a numeric array; any other is ``object``.
+
+    Example
+    -------
+    >>> columns([{"a": 1.5, "b": "x"}, {"a": 2.0}])
+    {'a': array([1.5, 2. ]), 'b': array(['x', None], dtype=object)}
+    """
+    first = records[0].keys() if records else {}.keys()
+    if all(r.keys() == first for r in records):  # the common case: one set of names
+        return {k: _column([r[k] for r in records]) for k in first}
+    names = dict.fromkeys(k for r in records for k in r)
+    return {k: _column([r.get(k) for r in records]) for k in names}
+
+
+_NUMBER = (int, float, np.integer, np.floating)
+
+
+def _column(values: list[Any]) -> np.ndarray:
+    types = set(map(type, values))
+    if types <= {int, float} or all(issubclass(t, _NUMBER) for t in types):
+        return np.array(values)
+    # object dtype, element by element: tuples or lists stay single values
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _check_vectorized(vectorized: Any) -> bool | str:
+    if isinstance(vectorized, bool | np.bool_):
+        return bool(vectorized)
+    if isinstance(vectorized, str) and vectorized == "records":
+        return vectorized
+    raise ValueError(f"vectorized must be one of {', '.join(map(repr, VECTORIZED))}, "
+                     f"got {vectorized!r}")
 
 
 def _names(constraints: Sequence[Callable[..., float]]) -> list[str]:
@@ -203,15 +320,18 @@ def _evaluate_serial(objective: Callable[..., Any], values: Any) -> Batch:
     return Batch(y, status, error, seconds, np.zeros((n, 0)))
 
 
-def _evaluate_vectorized(problem: Problem, values: Any, n: int) -> Batch:
-    """Evaluate a whole batch with one call of a vectorised objective."""
+def _evaluate_vectorized(problem: Problem, values: Any, n: int,
+                         objective: Callable[..., Any] | None = None) -> Batch:
+    """Evaluate a whole batch with one call of a vectorised objective.
+
+    An exception (or a wrong number of values) fails every point of the batch; a
+    non-finite value fails only its own point.  Constraints run per point.
+    """
     m = len(problem.constraints)
     t0 = time.perf_counter()
     try:
-        y = np.asarray(problem.objective(values), dtype=float).reshape(-1)
-        if y.shape[0] != n:
-            raise ValueError(f"vectorized objective returned {y.shape[0]} values for "
-                             f"{n} points")
+        objective = problem.objective if objective is None else objective
+        y = _batch_values(objective(problem.batch_argument(values)), n)
         viol = np.array([_violations(problem.constraints, v) for v in values]).reshape(n, m) \
             if m else np.zeros((n, 0))
     except Exception as exc:  # failures are data here, not crashes
@@ -225,3 +345,15 @@ def _evaluate_vectorized(problem: Problem, values: Any, n: int) -> Batch:
     status = ["ok" if f else "nan" for f in finite]
     error = ["" if f else f"objective returned {v}" for f, v in zip(finite, y, strict=True)]
     return Batch(np.where(finite, y, np.inf), status, error, dt, viol)
+
+
+def _batch_values(out: Any, n: int) -> np.ndarray:
+    """A vectorised objective's output as ``n`` floats, or a ValueError saying why not."""
+    if out is None:
+        raise ValueError(f"vectorized objective returned None for a batch of {n} points; "
+                         f"it must return {n} values, shape ({n},)")
+    y = np.asarray(out, dtype=float)
+    if y.size != n or (y.ndim > 1 and y.size != max(y.shape)):
+        raise ValueError(f"vectorized objective returned shape {y.shape} for a batch of {n} "
+                         f"points; it must return one value per point, shape ({n},)")
+    return y.reshape(n)

@@ -48,6 +48,9 @@ class Result:
         Names, for tables and plots.
     stopped : str
         ``"budget"``, ``"converged"`` (the optimizer's ``stop()``) or ``"callback"``.
+    cost : float or None
+        Budget spent in fidelity units (e.g. training epochs) on a multi-fidelity problem
+        (:mod:`hybridlab.fidelity`); ``None`` otherwise, where the cost is ``n_evals``.
     """
 
     x: Any
@@ -63,6 +66,7 @@ class Result:
     optimizer: str = ""
     problem: str = ""
     stopped: str = "budget"
+    cost: float | None = None
 
     def matches(self, other: Result) -> bool:
         """Same search outcome as ``other``: equal x, y and history up to timings."""

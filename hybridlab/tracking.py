@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS evals (
     run TEXT NOT NULL, i INTEGER NOT NULL, x BLOB NOT NULL, params TEXT NOT NULL,
     y REAL, status TEXT NOT NULL, error TEXT NOT NULL, seconds REAL NOT NULL,
     phase TEXT NOT NULL, time REAL NOT NULL, timestamp TEXT NOT NULL, violations BLOB,
-    PRIMARY KEY (run, i)) WITHOUT ROWID;
+    fidelity REAL, PRIMARY KEY (run, i)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS studies (name TEXT PRIMARY KEY, meta TEXT NOT NULL);
 """
 
@@ -233,7 +233,8 @@ class RunStore:
         parameter (the stored user values)."""
         info = self.info(run)
         rows = self._query("SELECT i, y, status, error, phase, seconds, time, timestamp, "
-                           "violations, params FROM evals WHERE run=? ORDER BY i", (run,))
+                           "violations, params, fidelity FROM evals WHERE run=? ORDER BY i",
+                           (run,))
         y = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float)
         ok = np.array([r[2] == "ok" for r in rows], dtype=bool)
         y = np.where(ok, y, np.nan)
@@ -249,6 +250,8 @@ class RunStore:
             "timestamp": [r[7] for r in rows]})
         if m:
             frame["violation"] = viol
+        if any(r[10] is not None for r in rows):
+            frame["fidelity"] = np.array([np.nan if r[10] is None else r[10] for r in rows])
         params = pd.DataFrame([json.loads(r[9]) for r in rows])
         return pd.concat([frame, params], axis=1)
 
@@ -297,6 +300,7 @@ class _Stored:
     batch: Batch
     phase: list[str]
     time: np.ndarray
+    fidelity: np.ndarray  # NaN without fidelity
 
 
 class RunLog:
@@ -314,17 +318,20 @@ class RunLog:
         """Wall time the run had spent when it was last stored."""
         return float(self._stored.time[-1]) if self.n_stored else 0.0
 
-    def replay(self, start: int, X: np.ndarray) -> tuple[Batch, list[str], np.ndarray] | None:
+    def replay(self, start: int, X: np.ndarray, fidelity: float | None = None
+               ) -> tuple[Batch, list[str], np.ndarray] | None:
         """The stored evaluations ``start .. start+k`` for the first ``k`` rows of ``X``
         (``None`` when nothing is stored there).  Raises :class:`RunMismatch` when an
-        asked point differs from the stored one."""
+        asked point (or its fidelity) differs from the stored one."""
         k = min(len(X), self.n_stored - start)
         if k <= 0:
             return None
         s = self._stored
-        same = np.array_equal(X[:k], s.X[start:start + k])
-        if not same:
-            bad = start + int(np.flatnonzero((X[:k] != s.X[start:start + k]).any(axis=1))[0])
+        fid = np.full(k, np.nan if fidelity is None else fidelity)
+        differs = (X[:k] != s.X[start:start + k]).any(axis=1) | ~np.isclose(
+            fid, s.fidelity[start:start + k], equal_nan=True)
+        if differs.any():
+            bad = start + int(np.flatnonzero(differs)[0])
             raise RunMismatch(
                 f"run {self.name!r} in {self.store.path}: the replay diverged at evaluation "
                 f"{bad + 1} (the optimizer asked another point than the stored one), so the "
@@ -338,7 +345,8 @@ class RunLog:
         return batch, s.phase[sl], s.time[sl].copy()
 
     def append(self, start: int, X: np.ndarray, values: Any, batch: Batch,
-               phases: list[str], times: np.ndarray, space: Any) -> None:
+               phases: list[str], times: np.ndarray, space: Any,
+               fidelity: float | None = None) -> None:
         """Store evaluations ``start ..`` in one transaction, with the run's totals."""
         stamp = _now()
         cols = space.columns(X)
@@ -350,11 +358,11 @@ class RunLog:
             rows.append((self.name, start + j, X[j].astype(float).tobytes(), params,
                          None if np.isnan(y) else y, batch.status[j], batch.error[j],
                          float(batch.seconds[j]), phases[j], float(times[j]), stamp,
-                         batch.violations[j].astype(float).tobytes()))
+                         batch.violations[j].astype(float).tobytes(), fidelity))
         ok = np.array([s == "ok" for s in batch.status]) & (batch.violation <= 0)
         best = float(batch.y[ok].min()) if ok.any() else None
         with self.store.transaction() as con:
-            con.executemany("INSERT INTO evals VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            con.executemany("INSERT INTO evals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             con.execute("UPDATE runs SET n_evals=?, updated=?, seconds=?, best_y=CASE WHEN "
                         "? IS NOT NULL AND (best_y IS NULL OR ? < best_y) THEN ? ELSE best_y "
                         "END WHERE name=?",
@@ -438,7 +446,8 @@ def _open(rs: RunStore, run: str, problem: Any, optimizer: Any, seed: int | None
                      ident["constraints"], socket.gethostname(), os.getpid(), _json(info)))
     empty = _Stored(np.empty((0, problem.space.dim)),
                     Batch(np.empty(0), [], [], np.empty(0),
-                          np.empty((0, len(problem.constraint_names)))), [], np.empty(0))
+                          np.empty((0, len(problem.constraint_names)))), [], np.empty(0),
+                    np.empty(0))
     return RunLog(rs, run, empty, seed_value, owns)
 
 
@@ -454,7 +463,7 @@ def _refuse(rs: RunStore, run: str, key: str, stored: Any, mine: Any) -> None:
 
 
 def _load(rs: RunStore, run: str, dim: int, m: int) -> _Stored:
-    rows = rs._query("SELECT x, y, status, error, seconds, phase, time, violations "
+    rows = rs._query("SELECT x, y, status, error, seconds, phase, time, violations, fidelity "
                      "FROM evals WHERE run=? ORDER BY i", (run,))
     n = len(rows)
     X = np.array([np.frombuffer(r[0], dtype=float) for r in rows]).reshape(n, dim)
@@ -462,4 +471,5 @@ def _load(rs: RunStore, run: str, dim: int, m: int) -> _Stored:
     viol = np.array([np.frombuffer(r[7], dtype=float) for r in rows]).reshape(n, m)
     batch = Batch(y, [r[2] for r in rows], [r[3] for r in rows],
                   np.array([r[4] for r in rows], dtype=float), viol)
-    return _Stored(X, batch, [r[5] for r in rows], np.array([r[6] for r in rows], dtype=float))
+    return _Stored(X, batch, [r[5] for r in rows], np.array([r[6] for r in rows], dtype=float),
+                   np.array([np.nan if r[8] is None else r[8] for r in rows], dtype=float))

@@ -202,7 +202,7 @@ class HybridSearchCV(BaseSearchCV):
             return -np.asarray(results[key], float)[-len(params):]
 
         problem = Problem(objective, space, name=type(self.estimator).__name__,
-                          vectorized=True)
+                          vectorized="records")
         callbacks = [lambda progress: bool(raised)]
         bar = None
         if self.progress:

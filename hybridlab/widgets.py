@@ -1,0 +1,461 @@
+"""A live dashboard for :func:`hybridlab.minimize`: a driver callback.
+
+In Jupyter it shows an ipywidgets box (progress bar, best value, evaluations/s, best
+parameters, convergence plot, a Stop button); elsewhere a ``tqdm`` text bar.  Drawing is
+throttled so that it costs a few percent of a run at most, and the final state is always
+drawn.  ipywidgets, matplotlib and tqdm are imported only when a dashboard is built, so
+``import hybridlab.widgets`` is cheap.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Dashboard"]
+
+MODES = ("auto", "widget", "text")
+#: share of the run's elapsed time that live (non-final) drawing may use
+DRAW_SHARE = 0.03
+#: cost assumed for the first plot, before one has been timed (seconds)
+FIRST_PLOT_GUESS = 0.02
+#: matplotlib's tab10: one stable colour per phase, in order of first appearance
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+MAX_PARAM_ROWS = 20
+
+
+@dataclass(frozen=True)
+class _State:
+    """What one redraw shows: the numbers of a ``Progress`` or of a ``Result``."""
+
+    n_evals: int
+    budget: int
+    best_y: float
+    best_x: Any
+    elapsed: float
+    history: Callable[[], Any]
+
+
+def _in_kernel() -> bool:
+    """Whether an IPython kernel (Jupyter, not a terminal IPython) is running."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _has_ipywidgets() -> bool:
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _resolve_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}; use 'auto' to pick "
+                         "widgets in Jupyter and a text bar elsewhere")
+    if mode == "auto":
+        return "widget" if _in_kernel() and _has_ipywidgets() else "text"
+    if mode == "widget" and not _has_ipywidgets():
+        raise ValueError("mode='widget' needs ipywidgets: pip install ipywidgets, "
+                         "or use mode='text'")
+    return mode
+
+
+def _check_number(name: str, value: Any, low: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < low:
+        raise ValueError(f"{name} must be a finite number >= {low}, got {value!r}")
+    return float(value)
+
+
+def _fmt_y(y: float) -> str:
+    return f"{y:.6g}" if math.isfinite(y) else "none feasible yet"
+
+
+def _fmt_seconds(s: float) -> str:
+    minutes, sec = divmod(max(s, 0.0), 60.0)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{sec:04.1f}" if hours else f"{minutes}:{sec:04.1f}"
+
+
+def status_line(state: _State) -> str:
+    """HTML: best value, evaluations per second and elapsed time."""
+    rate = state.n_evals / state.elapsed if state.elapsed > 0 else 0.0
+    return (f"best <b>{html.escape(_fmt_y(state.best_y))}</b> &middot; "
+            f"{rate:,.0f} evals/s &middot; {_fmt_seconds(state.elapsed)} elapsed")
+
+
+def params_table(x: Any) -> str:
+    """A small HTML table of the best parameters (an array or a dict)."""
+    if x is None:
+        return ""
+    if isinstance(x, dict):
+        items = list(x.items())
+    else:
+        items = [(f"x{i}", v) for i, v in enumerate(np.atleast_1d(np.asarray(x)).tolist())]
+    rows = [f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt_value(v))}</td></tr>"
+            for k, v in items[:MAX_PARAM_ROWS]]
+    if len(items) > MAX_PARAM_ROWS:
+        rows.append(f"<tr><td colspan='2'>... {len(items) - MAX_PARAM_ROWS} more</td></tr>")
+    return "<table><tr><th>parameter</th><th>best</th></tr>" + "".join(rows) + "</table>"
+
+
+def _fmt_value(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float | np.floating) else str(v)
+
+
+def _thin(n: int, max_points: int) -> slice:
+    """An even stride keeping at most ``max_points`` of ``n`` points."""
+    return slice(None, None, max(1, math.ceil(n / max_points)))
+
+
+class ConvergencePlot:
+    """Best so far against evaluations, each phase's evaluations as dots, redrawn in place.
+
+    Artists are created once and then only get new data, so a redraw costs little more
+    than the data it shows.  A phase keeps its colour (matplotlib's tab10, in order of
+    first appearance) across redraws.  At most ``max_points`` dots are drawn in all (an
+    even thinning); the best-so-far curve is exact (drawn from its change points).
+    """
+
+    def __init__(self, max_points: int) -> None:
+        from matplotlib.figure import Figure
+
+        self.max_points = max_points
+        self.figure = Figure(figsize=(6, 3.2), dpi=80, layout="constrained")
+        self.ax = self.figure.add_subplot()
+        self.ax.set_xlabel("evaluations")
+        self.ax.set_ylabel("objective")
+        (self.line,) = self.ax.plot([], [], color="black", lw=1.6, drawstyle="steps-post",
+                                    label="best so far", zorder=3)
+        self.colours: dict[str, str] = {}
+        self.dots: dict[str, Any] = {}
+
+    def draw(self, history: Any, title: str) -> None:
+        ev = history["eval"].to_numpy(dtype=float)
+        y = history["y"].to_numpy(dtype=float)
+        phase = history["phase"].to_numpy()
+        step = _thin(len(ev), self.max_points)
+        new_phase = False
+        for name in dict.fromkeys(phase.tolist()):
+            rows = np.flatnonzero(phase == name)[step]
+            new_phase |= self._dots(str(name), np.column_stack([ev[rows], y[rows]]))
+        best = history["best_so_far"].to_numpy(dtype=float)
+        keep = np.r_[True, best[1:] != best[:-1]] if len(best) else np.zeros(0, bool)
+        keep[-1:] = True
+        self.line.set_data(ev[keep], best[keep])
+        self._limits(len(ev), best, y)
+        self.ax.set_title(title, fontsize=10)
+        if new_phase:
+            self.ax.legend(fontsize=8, markerscale=2, loc="upper right")
+
+    def _dots(self, name: str, xy: np.ndarray) -> bool:
+        """Update a phase's dots; True when the phase is new."""
+        if name in self.dots:
+            self.dots[name].set_offsets(xy)
+            return False
+        colour = self.colours.setdefault(name, PALETTE[len(self.colours) % len(PALETTE)])
+        self.dots[name] = self.ax.scatter(xy[:, 0], xy[:, 1], s=6, alpha=0.35,
+                                          color=colour, label=name)
+        return True
+
+    def _limits(self, n: int, best: np.ndarray, y: np.ndarray) -> None:
+        self.ax.set_xlim(0, max(n, 1) * 1.02)
+        finite = best[np.isfinite(best)]
+        if not finite.size:
+            return
+        log = bool((finite > 0).all())
+        if log != (self.ax.get_yscale() == "log"):
+            self.ax.set_yscale("log" if log else "linear")
+        if log:  # keep the curve readable when some evaluations are huge
+            self.ax.set_ylim(finite.min() / 2, finite.max() * 10)
+        else:
+            ys = y[np.isfinite(y)]
+            lo, hi = float(finite.min()), float(max(ys.max(), finite.max()))
+            pad = 0.05 * (hi - lo) or 1.0
+            self.ax.set_ylim(lo - pad, hi + pad)
+
+
+class _TextView:
+    """A plain ``tqdm.tqdm`` bar with the best value in its postfix."""
+
+    plots = False
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def show(self, state: _State) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=state.budget, unit="eval", desc="minimize", leave=True)
+
+    def update(self, state: _State) -> None:
+        self.bar.set_postfix_str(f"best={_fmt_y(state.best_y)}", refresh=False)
+        self.bar.update(state.n_evals - self.bar.n)
+
+    def close(self, state: _State | None) -> None:
+        if self.bar is not None:
+            if state is not None:
+                self.update(state)
+            self.bar.close()
+
+
+class _WidgetView:
+    """The ipywidgets box; the plot is a PNG shown in an ``Output`` when a kernel runs."""
+
+    plots = True
+
+    def __init__(self, on_stop: Callable[[], None], max_points: int) -> None:
+        import ipywidgets as w
+
+        self.kernel = _in_kernel()
+        self.bar = w.IntProgress(value=0, min=0, max=1, description="evals")
+        self.count = w.Label("0 / ?")
+        self.status = w.HTML("")
+        self.params = w.HTML("")
+        self.output = w.Output()
+        self.stop_button = w.Button(description="Stop", button_style="danger",
+                                    tooltip="stop the run after the current batch")
+        self.stop_button.on_click(lambda _button: on_stop())
+        self.box = w.VBox([w.HBox([self.bar, self.count, self.stop_button]), self.status,
+                           self.params, self.output])
+        self.chart = ConvergencePlot(max_points)  # built now, not during the run
+        self.figure = self.chart.figure
+        self.png: bytes | None = None
+
+    def show(self, state: _State) -> None:
+        self.bar.max = state.budget
+        if self.kernel:
+            from IPython.display import display
+
+            display(self.box)
+
+    def update(self, state: _State) -> None:
+        self.bar.value = state.n_evals
+        self.count.value = f"{state.n_evals} / {state.budget}"
+        self.status.value = status_line(state)
+        self.params.value = params_table(state.best_x)
+
+    def plot(self, state: _State) -> None:
+        """Redraw the figure; render and show it only where a kernel can display it."""
+        self.chart.draw(state.history(), f"{state.n_evals} / {state.budget} evaluations")
+        if self.kernel:
+            from IPython.display import Image, display
+
+            buf = io.BytesIO()
+            self.figure.savefig(buf, format="png")
+            self.png = buf.getvalue()
+            with self.output:
+                self.output.clear_output(wait=True)
+                display(Image(data=self.png, format="png"))
+
+    def finish(self) -> None:
+        """Leave the final plot as a static image after the box.
+
+        A headless run (nbconvert, nbclient) stores an ``Output`` widget's content only in
+        the notebook's widget state, which GitHub and most viewers do not render; a plain
+        ``display`` after the box becomes an ordinary ``image/png`` cell output.
+        """
+        self.stop_button.disabled = True
+        if self.kernel and self.png is not None:
+            from IPython.display import Image, display
+
+            self.output.clear_output()
+            display(Image(data=self.png, format="png"))
+
+    def close(self, state: _State | None) -> None:
+        self.stop_button.disabled = True
+
+
+class Dashboard:
+    """Live progress of :func:`hybridlab.minimize`: pass it in ``callbacks``.
+
+    In Jupyter it displays, on its first call, an ipywidgets box: a progress bar
+    (evaluations / budget), the best value, evaluations per second and elapsed time, the
+    best parameters, a convergence plot (best so far against evaluations, each phase's
+    evaluations as dots in a stable colour) and a Stop button that ends the run cleanly
+    after the current batch (``Result.stopped == "callback"``).  Elsewhere it shows a
+    ``tqdm`` text bar with the best value.
+
+    A kernel handles widget events (the Stop click) between cells, so run the search with
+    ``r = await hybridlab.minimize_async(..., callbacks=[Dashboard()])``: the run goes on in
+    a worker thread and the kernel stays responsive.  With a plain ``minimize`` the
+    display updates live but a click acts only when the cell has finished.
+
+    Drawing is throttled: at most once every ``every`` seconds, and live drawing never
+    takes more than about 3% of the run's elapsed time.  The final state is always drawn:
+    when the budget is reached, when Stop is clicked, or on :meth:`close` (the driver
+    calls ``close(result)`` at the end of a run; ``with Dashboard() as dash:`` does too).
+    In a kernel the final plot is also left as a static image after the box, so executed
+    notebooks keep it.
+
+    Parameters
+    ----------
+    mode : {"auto", "widget", "text"}
+        ``"auto"`` picks widgets when an IPython kernel runs and ipywidgets imports, text
+        otherwise.  ``"widget"`` also works without a kernel (nothing is displayed, but
+        widgets and figure are updated: useful for tests and overhead measurements).
+    every : float
+        Minimum seconds between two redraws (0 leaves only the adaptive limit).
+    max_points : int
+        At most this many evaluation dots in the plot (evenly thinned beyond that); the
+        best-so-far curve is always exact.
+
+    Attributes
+    ----------
+    mode : str
+        ``"widget"`` or ``"text"``, after resolving ``"auto"``.
+    n_draws : int
+        Redraws made (plot redraws in widget mode, bar refreshes in text mode).
+    draw_seconds : float
+        Total time spent in the dashboard (drawing, widget updates, display).
+    last_draw_seconds : float
+        Cost of the most recent redraw.
+    stop_button : ipywidgets.Button or None
+        The Stop button (``None`` in text mode); ``stop_button.click()`` stops the run.
+    box : ipywidgets.VBox or None
+        The whole dashboard widget.
+    figure : matplotlib.figure.Figure or None
+        The convergence plot (widget mode); not tracked by pyplot, so nothing leaks.
+    text_bar : tqdm.tqdm or None
+        The text bar in text mode, once the run has started.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from hybridlab import Problem, Space, minimize
+    >>> p = Problem(lambda x: float(np.sum(x ** 2)), Space.box(2, -5, 5))
+    >>> with Dashboard(mode="text") as dash:
+    ...     r = minimize(p, "ga>>local", budget=200, seed=0, callbacks=[dash])
+    >>> dash.mode, r.n_evals, dash.n_draws >= 1
+    ('text', 200, True)
+    """
+
+    def __init__(self, mode: str = "auto", every: float = 0.5, max_points: int = 5000) -> None:
+        self.every = _check_number("every", every, 0.0)
+        self.max_points = int(_check_number("max_points", max_points, 1))
+        self.mode = _resolve_mode(mode)
+        self._reset()
+
+    # -- public ------------------------------------------------------------------------
+    def __call__(self, progress: Any) -> bool:
+        """Update the display after a batch; True once Stop was clicked."""
+        t0 = time.perf_counter()
+        if self._closed or progress.n_evals < self._last_n:  # reused for a new run
+            self._reset()
+        state = _State(progress.n_evals, progress.budget, progress.best_y, progress.best_x,
+                       progress.elapsed, progress.history)
+        if self._state is None:
+            self._view.show(state)
+        self._state, self._last_n = state, progress.n_evals
+        if state.n_evals >= state.budget or self._stop:
+            self._draw_final()
+        elif self._view.plots and self._due(state.elapsed, self._last_plot,
+                                            self._plot_cost or FIRST_PLOT_GUESS):
+            self._draw(plot=True)
+        elif self._due(state.elapsed, self._last_update, self._update_cost):
+            self._draw(plot=False)
+        self.draw_seconds += time.perf_counter() - t0
+        return self._stop
+
+    def request_stop(self) -> None:
+        """Make the next call return True, so the run ends cleanly (the Stop button)."""
+        self._stop = True
+
+    def close(self, result: Any = None) -> None:
+        """Draw the final state (from ``result`` when given) and close the bar; idempotent.
+
+        Parameters
+        ----------
+        result : Result, optional
+            The run's :class:`~hybridlab.Result`; its numbers and history are drawn.
+        """
+        if self._closed:
+            return
+        t0 = time.perf_counter()
+        if result is not None:
+            budget = self._state.budget if self._state is not None else result.n_evals
+            state = _State(result.n_evals, budget, result.y if result.feasible else math.inf,
+                           result.x, result.seconds, lambda: result.history)
+            if self._state is None:
+                self._view.show(state)
+            if not self._final or state.n_evals != self._last_n:
+                self._final = False
+                self._state, self._last_n = state, state.n_evals
+        if self._state is not None:
+            self._draw_final()
+        self._view.close(self._state)
+        self._closed = True
+        self.draw_seconds += time.perf_counter() - t0
+
+    def __enter__(self) -> Dashboard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------
+    def _reset(self) -> None:
+        if self.mode == "widget":
+            self._view: Any = _WidgetView(self.request_stop, self.max_points)
+            self.stop_button, self.box = self._view.stop_button, self._view.box
+        else:
+            self._view = _TextView()
+            self.stop_button = self.box = None
+        self.n_draws, self.draw_seconds, self.last_draw_seconds = 0, 0.0, 0.0
+        self._state: _State | None = None
+        self._last_n, self._stop, self._final, self._closed = -1, False, False, False
+        self._last_plot = self._last_update = -math.inf
+        self._plot_cost = self._update_cost = 0.0
+
+    @property
+    def figure(self) -> Any:
+        return getattr(self._view, "figure", None)
+
+    @property
+    def text_bar(self) -> Any:
+        return getattr(self._view, "bar", None) if self.mode == "text" else None
+
+    def _due(self, elapsed: float, last: float, cost: float) -> bool:
+        """At most every ``every`` s, and drawing stays within DRAW_SHARE of the run."""
+        if elapsed - last < self.every:
+            return False
+        return self.draw_seconds + cost <= DRAW_SHARE * elapsed
+
+    def _draw(self, plot: bool) -> None:
+        t0 = time.perf_counter()
+        assert self._state is not None
+        self._view.update(self._state)
+        if plot:
+            self._view.plot(self._state)
+        cost = time.perf_counter() - t0
+        if plot or not self._view.plots:
+            self.n_draws += 1
+            self.last_draw_seconds = cost
+        if plot:
+            self._plot_cost, self._last_plot = cost, self._state.elapsed
+        else:
+            self._update_cost = cost
+        self._last_update = self._state.elapsed
+
+    def _draw_final(self) -> None:
+        if self._final:
+            return
+        self._draw(plot=self._view.plots)
+        if self._view.plots:
+            self._view.finish()
+        self._final = True
