@@ -1,0 +1,41 @@
+"""Integrations with scale-out frameworks (optional extras).
+
+* Process pools, Ray and Dask need no code here: :func:`hybridlab.minimize` and
+  :func:`hybridlab.study.compare` take any object with the
+  ``concurrent.futures.Executor.map`` contract as ``executor`` --
+  ``concurrent.futures.ProcessPoolExecutor``, ``ray.util.multiprocessing.Pool`` or a Dask
+  ``distributed.Client(...).get_executor()``.  The same seed gives the same result with
+  each of them.
+* :class:`~hybridlab.integrations.ray_tune.HybridSearcher` (extra ``ray``): a Ray Tune
+  ``Searcher`` that lets any hybridlab optimizer (``"ga>>local"``, ``"default"``, an
+  optimizer object) propose Ray Tune trials, with Tune's schedulers (ASHA, ...) and
+  resources.
+
+Importing this package does not import Ray; ``HybridSearcher`` is loaded on first use.
+
+Example
+-------
+>>> import hybridlab.integrations as integrations
+>>> sorted(integrations.__all__)
+['HybridSearcher']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["HybridSearcher"]
+
+_LAZY = {"HybridSearcher": ".ray_tune"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name], __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
