@@ -45,9 +45,12 @@ test: lint  ## lint, unit tests, and every notebook headless in quick mode
 	$(BIN)/python -m pytest -n 2 --doctest-modules hybridlab tests --nbmake $(NOTEBOOKS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-benchmarks: install  ## performance scripts: overhead, parallel speed-up, training, compression
+benchmarks: install  ## performance scripts: overhead, parallel/Ray speed-up, store, vectorised, dashboard, training, compression
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/parallel.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/scale.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/vectorized.py
+	OMP_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python benchmarks/dashboard.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/training.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/compression.py
 
