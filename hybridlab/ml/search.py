@@ -7,6 +7,12 @@ optimizer asks for is decoded into parameter dicts and handed to scikit-learn's
 ``evaluate_candidates``; the mean test scores go back to the optimizer through the one
 driver (:func:`hybridlab.minimize`), so failed fits, seeding and history work as in any
 other run.
+
+With ``resource`` and a :class:`~hybridlab.fidelity.MultiFidelity` optimizer the search is
+multi-fidelity, in the vocabulary of scikit-learn's ``HalvingRandomSearchCV``: a
+candidate is first scored on a fraction of each training fold (``resource="n_samples"``)
+or with a small value of an estimator parameter (``resource="max_iter"``), and only the
+promising ones at full fidelity.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 
@@ -29,6 +36,7 @@ from ..driver import minimize
 from ..optimizers import make
 from ..problem import Problem
 from ..space import Space
+from .search_fidelity import _n_kept, _positive, _SubsampledTrain
 
 __all__ = ["HybridSearchCV"]
 
@@ -91,7 +99,10 @@ class HybridSearchCV(BaseSearchCV):
         or an optimizer object (copied, never mutated).  ``"default"`` here means
         :func:`hybridlab.hybrid.expensive`, the hybrid for few, costly evaluations.
     n_iter : int, default=50
-        Number of candidates evaluated (each costs ``cv`` fits).
+        Number of candidates evaluated (each costs ``cv`` fits).  With ``resource``, the
+        number of full-fidelity-equivalent evaluations: the budget is ``n_iter *
+        max_resources`` fidelity units, so a multi-fidelity optimizer scores more
+        candidates, most of them cheaply, for the cost of ``n_iter`` full ones.
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
         As in :class:`~sklearn.model_selection.GridSearchCV`.  With several scorers,
         ``refit`` names the one the optimizer maximises.
@@ -102,6 +113,22 @@ class HybridSearchCV(BaseSearchCV):
         ``n_iter``; the optimizer starts from them.
     progress : bool, default=False
         Show a tqdm progress bar over the candidates with the best score so far.
+    resource : str, optional
+        What the fidelity of a multi-fidelity optimizer
+        (:class:`~hybridlab.fidelity.MultiFidelity`) controls, as in scikit-learn's
+        ``HalvingRandomSearchCV``: ``"n_samples"`` trains on the fraction ``fidelity /
+        max_resources`` of each training fold (a random subset fixed by
+        ``random_state``, stratified for classifiers, nested across fidelities; test
+        folds stay whole), and an estimator parameter name (``"max_iter"``,
+        ``"model__n_estimators"``) sets that parameter to the fidelity rounded to an
+        int.  With an optimizer that is not multi-fidelity every candidate is scored at
+        ``max_resources``.  Not in ``search_space``.
+    min_resources, max_resources : float, optional
+        The lowest and the full fidelity.  By default a multi-fidelity optimizer's first
+        and last rung (given here, they must agree with it: ``max_resources`` its last
+        rung, ``min_resources`` at most its first); with another optimizer,
+        ``max_resources`` defaults to the estimator's current value of the parameter
+        resource, or to 1 for ``"n_samples"`` (the whole training fold).
 
     Attributes
     ----------
@@ -111,13 +138,24 @@ class HybridSearchCV(BaseSearchCV):
     optimizer_result_ : hybridlab.Result
         The optimizer's run: ``history`` (one row per candidate, with its phase, e.g.
         ``lhs`` or ``bayes``), and ``plot()`` for the convergence curve.  Its ``y`` is
-        the negated best mean CV score.
+        the negated best mean CV score.  With ``resource``, ``history`` has ``fidelity``
+        and ``cost`` columns and ``cost`` is the fidelity units spent (at most ``n_iter
+        * max_resources``).
     optimizer_seconds_ : float
         Time spent outside scikit-learn's fitting and scoring: the optimizer's asks and
         tells and the driver's bookkeeping (the search's own overhead), wall clock.
     optimizer_cpu_seconds_ : float
         The same overhead as CPU time of the calling thread: unlike the wall clock, it
         does not grow when other processes compete for the cores.
+
+    Notes
+    -----
+    With ``resource``, ``cv_results_`` has one row per evaluation (a candidate promoted
+    through three fidelities has three rows) and two more columns: ``fidelity`` and
+    ``n_resources`` (the parameter's value, or the training samples per fit, averaged
+    over the folds).  ``best_index_``, ``best_params_``, ``best_score_`` and the refit
+    consider the full-fidelity rows only (a callable ``refit`` sees all rows);
+    ``rank_test_score`` ranks all rows, so compare rows of one fidelity.
 
     Example
     -------
@@ -129,6 +167,21 @@ class HybridSearchCV(BaseSearchCV):
     ...                         cv=3, random_state=0).fit(X, y)
     >>> len(search.cv_results_["params"]), bool(search.best_score_ > 0.9)
     (8, True)
+
+    Multi-fidelity: successive halving on the training-set size inside every population
+    of a GA, for the cost of 6 full-data evaluations.
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from hybridlab import GA, MultiFidelity
+    >>> mf = HybridSearchCV(SGDClassifier(random_state=0),
+    ...                     {"alpha": Real(1e-6, 1e-1, log=True)},
+    ...                     MultiFidelity(GA(pop_size=9), 1, 9), n_iter=6,
+    ...                     resource="n_samples", cv=3, random_state=0).fit(X, y)
+    >>> np.unique(mf.cv_results_["fidelity"]).tolist()
+    [1.0, 3.0, 9.0]
+    >>> float(mf.cv_results_["fidelity"][mf.best_index_]), mf.optimizer_result_.cost <= 6 * 9
+    (9.0, True)
     """
 
     def __init__(self, estimator: Any, search_space: Mapping[str, Any] | Space,
@@ -138,7 +191,9 @@ class HybridSearchCV(BaseSearchCV):
                  random_state: Any = None, error_score: Any = np.nan,
                  return_train_score: bool = False,
                  init: Sequence[Mapping[str, Any]] | None = None,
-                 progress: bool = False) -> None:
+                 progress: bool = False, resource: str | None = None,
+                 min_resources: float | None = None,
+                 max_resources: float | None = None) -> None:
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -148,6 +203,9 @@ class HybridSearchCV(BaseSearchCV):
         self.random_state = random_state
         self.init = init
         self.progress = progress
+        self.resource = resource
+        self.min_resources = min_resources
+        self.max_resources = max_resources
 
     # -- what the search runs on ------------------------------------------------------
     def _space(self) -> Space:
@@ -172,12 +230,97 @@ class HybridSearchCV(BaseSearchCV):
         return int(check_random_state(self.random_state).randint(2**31 - 1)) \
             if not isinstance(self.random_state, Integral) else int(self.random_state)
 
+    def _fidelity_range(self, optimizer: Any, space: Space) -> tuple[float, float] | None:
+        """``(low, high)`` fidelity of a search with ``resource``; ``None`` without."""
+        rungs = getattr(optimizer, "rungs", None)
+        resource = self.resource
+        if resource is None:
+            if rungs is not None:
+                raise ValueError(f"{getattr(optimizer, 'name', optimizer)} scores candidates "
+                                 f"at several fidelities: set resource='n_samples' (a "
+                                 f"fraction of each training fold) or resource='<estimator "
+                                 f"parameter>' such as 'max_iter'")
+            if self.min_resources is not None or self.max_resources is not None:
+                raise ValueError("min_resources and max_resources need resource='n_samples' "
+                                 "or resource='<estimator parameter>'")
+            return None
+        if not isinstance(resource, str) or not resource:
+            raise ValueError(f"resource must be 'n_samples' or the name of an estimator "
+                             f"parameter such as 'max_iter', got {resource!r}")
+        if resource != "n_samples":
+            names = self.estimator.get_params()
+            if resource not in names:
+                raise ValueError(f"resource={resource!r} is neither 'n_samples' nor a "
+                                 f"parameter of {type(self.estimator).__name__}")
+            if resource in space.names or (isinstance(self.search_space, Mapping)
+                                           and resource in self.search_space):
+                raise ValueError(f"resource={resource!r} is also in search_space: the "
+                                 f"fidelity sets it, so leave it out of the space")
+        lo = _positive("min_resources", self.min_resources)
+        hi = _positive("max_resources", self.max_resources)
+        if rungs is not None:
+            first, last = float(rungs[0]), float(rungs[-1])
+            if hi is not None and hi != last:
+                raise ValueError(f"max_resources={hi:g} must be the optimizer's full fidelity "
+                                 f"{last:g} (its last rung); leave it out to take it from "
+                                 f"the optimizer")
+            if lo is not None and lo > first:
+                raise ValueError(f"min_resources={lo:g} must be at most the optimizer's "
+                                 f"first rung {first:g}")
+            return (first if lo is None else lo), last
+        if hi is None:
+            default = 1.0 if resource == "n_samples" else self.estimator.get_params()[resource]
+            try:
+                hi = _positive("max_resources", default)
+            except ValueError:
+                raise ValueError(f"set max_resources: the estimator's {resource}={default!r} "
+                                 f"is not a positive number") from None
+        lo = hi if lo is None else lo
+        if lo > hi:
+            raise ValueError(f"min_resources={lo:g} must be at most max_resources={hi:g}")
+        return lo, hi
+
+    def _check_input_parameters(self, X: Any, y: Any, split_params: Any) -> None:
+        # scikit-learn's hook before the search (HalvingRandomSearchCV's too): the size
+        # of each training fold, for the ``n_resources`` of a subsampled search
+        if self.resource == "n_samples":
+            self._train_sizes = [len(train) for train, _ in
+                                 self._checked_cv_orig.split(X, y, **split_params)]
+
+    def _at_fidelity(self, params: list[dict[str, Any]], r: float, high: float,
+                     seed: int) -> tuple[list[dict[str, Any]], Any, dict[str, list]]:
+        """The candidates, cv splitter and ``more_results`` of a batch at fidelity ``r``."""
+        cv = None  # the search's own
+        if self.resource == "n_samples":
+            if r < high:
+                cv = _SubsampledTrain(self._checked_cv_orig, r / high, seed,
+                                      stratify=is_classifier(self.estimator))
+            n_res = round(float(np.mean([_n_kept(r / high, n) for n in self._train_sizes])))
+        else:
+            n_res = round(float(r))
+            params = [{**p, self.resource: n_res} for p in params]
+        n = len(params)
+        return params, cv, {"fidelity": [float(r)] * n, "n_resources": [n_res] * n}
+
+    @staticmethod
+    def _select_best_index(refit: Any, refit_metric: str, results: Mapping[str, Any]) -> int:
+        """The best full-fidelity row (the highest fidelity there is); the usual rule
+        without ``resource`` or with a callable ``refit``."""
+        if "fidelity" not in results or callable(refit):
+            return BaseSearchCV._select_best_index(refit, refit_metric, results)
+        fid = np.asarray(results["fidelity"], float)
+        rows = np.flatnonzero(fid == fid.max())
+        rank = np.asarray(results[f"rank_test_{refit_metric}"])[rows]
+        return int(rows[np.argmin(rank)])
+
     def _run_search(self, evaluate_candidates: Any, **kwargs: Any) -> None:
         n_iter = self.n_iter
         if not isinstance(n_iter, Integral) or isinstance(n_iter, bool) or n_iter < 1:
             raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
         space = self._space()
         optimizer = self._optimizer()
+        fid_range = self._fidelity_range(optimizer, space)
+        seed = self._seed()
         names = space.names
 
         def as_params(values: Any) -> list[dict[str, Any]]:
@@ -188,11 +331,15 @@ class HybridSearchCV(BaseSearchCV):
         raised: list[BaseException] = []
         fitting = [0.0, 0.0]  # wall and this thread's CPU seconds inside scikit-learn
 
-        def objective(values: Any) -> np.ndarray:
+        def objective(values: Any, fidelity: float | None = None) -> np.ndarray:
             params = as_params(values)
             t0, c0 = time.perf_counter(), time.thread_time()
             try:
-                results = evaluate_candidates(params, **kwargs)
+                if fid_range is None:
+                    results = evaluate_candidates(params, **kwargs)
+                else:
+                    params, cv, more = self._at_fidelity(params, fidelity, fid_range[1], seed)
+                    results = evaluate_candidates(params, cv=cv, more_results=more, **kwargs)
                 fitting[0] += time.perf_counter() - t0
                 fitting[1] += time.thread_time() - c0
                 key = self._score_key(results)
@@ -202,24 +349,29 @@ class HybridSearchCV(BaseSearchCV):
             return -np.asarray(results[key], float)[-len(params):]
 
         problem = Problem(objective, space, name=type(self.estimator).__name__,
-                          vectorized="records")
+                          vectorized="records", fidelity=fid_range)
+        budget = int(n_iter) if fid_range is None else int(n_iter * fid_range[1] + 1e-9)
+        unit = 1.0 if fid_range is None else fid_range[1]
         callbacks = [lambda progress: bool(raised)]
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=int(n_iter), desc=type(self.estimator).__name__, unit="cand")
+            bar = tqdm(total=int(n_iter), desc=type(self.estimator).__name__,
+                       unit="cand" if fid_range is None else "full eval")
 
             def advance(p: Any) -> None:
-                bar.update(p.n_evals - bar.n)
-                bar.set_postfix(best=f"{-p.best_y:.4f}")
+                done = p.n_evals if fid_range is None else round(p.spent / unit, 2)
+                bar.update(done - bar.n)
+                if np.isfinite(p.best_y):  # none yet before a full-fidelity score
+                    bar.set_postfix(best=f"{-p.best_y:.4f}")
 
             callbacks.append(advance)
         cpu0 = time.thread_time()
         try:
             with _lenient_batches():
                 self.optimizer_result_ = minimize(
-                    problem, optimizer, int(n_iter), seed=self._seed(), init=self.init,
+                    problem, optimizer, budget, seed=seed, init=self.init,
                     callbacks=callbacks)
         finally:
             if bar is not None:
@@ -228,9 +380,14 @@ class HybridSearchCV(BaseSearchCV):
         self.optimizer_cpu_seconds_ = max(0.0, time.thread_time() - cpu0 - fitting[1])
         if raised:
             raise raised[0]
-        if not self.optimizer_result_.history["status"].eq("ok").any():
+        history = self.optimizer_result_.history
+        if not history["status"].eq("ok").any():
             raise ValueError(f"all {self.optimizer_result_.n_evals} candidates failed to fit; "
                              "set error_score='raise' to see the first error")
+        if fid_range is not None and not history["fidelity"].ge(fid_range[1]).any():
+            warnings.warn(f"no candidate reached the full fidelity {fid_range[1]:g} within "
+                          f"n_iter={n_iter}: best_params_ come from fidelity "
+                          f"{history['fidelity'].max():g}; raise n_iter", stacklevel=3)
 
     def _score_key(self, results: Mapping[str, Any]) -> str:
         if "mean_test_score" in results:

@@ -1,0 +1,77 @@
+"""Epochs as a fidelity: resumed training equals straight training; the study runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hybridlab import Fidelity, MultiFidelity, Problem, minimize
+from hybridlab.casestudies.hpo_cnn import SPACE, load_task
+from hybridlab.ml.multifidelity import (
+    EpochsObjective,
+    _cnn,
+    _cnn_fit_kwargs,
+    cnn_problem,
+    epochs_to_reach,
+    fidelity_study,
+)
+
+CFG = {"lr": 3e-3, "n_conv": 1, "channels": 4, "kernel": 3, "hidden": 0, "dropout": 0.0,
+       "weight_decay": 1e-5, "batch_size": 64}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_task("noisy-small", seed=0)
+
+
+def objective(data, **kwargs):
+    return EpochsObjective(_cnn, data[0], data[1], fit_kwargs=_cnn_fit_kwargs, **kwargs)
+
+
+def test_resumed_training_equals_straight_training(data, tmp_path):
+    resumed = objective(data, cache_dir=tmp_path / "a")
+    steps = [resumed(CFG, fidelity=r) for r in (1, 3, 5)]
+    straight = objective(data, cache_dir=tmp_path / "b")
+    assert straight(CFG, fidelity=5) == steps[-1]
+    assert resumed.epochs_trained == 5 and straight.epochs_trained == 5
+    fresh = objective(data, resume=False)
+    assert fresh(CFG, fidelity=3) == steps[1] and fresh(CFG, fidelity=5) == steps[2]
+    assert fresh.epochs_trained == 8  # retrained from scratch each time
+    assert all(0.0 <= s <= 1.0 for s in steps)
+
+
+def test_lower_fidelity_after_higher_retrains(data):
+    f = objective(data)
+    high = f(CFG, fidelity=3)
+    low = f(CFG, fidelity=1)
+    assert f.epochs_trained == 4 and low != high
+
+
+def test_bad_fidelity_and_build(data):
+    with pytest.raises(ValueError, match=">= 1 epoch"):
+        objective(data)(CFG, fidelity=0.2)
+    with pytest.raises(ValueError, match="build must be"):
+        EpochsObjective(None, data[0], data[1])
+
+
+def test_multifidelity_ga_costs_what_it_trains():
+    problem, obj = cnn_problem(seed=0, max_epochs=9)
+    res = minimize(problem, MultiFidelity("ga", 1, 9, eta=3), budget=80, seed=0)
+    assert res.cost == pytest.approx(res.history["cost"].sum()) and res.cost <= 80
+    assert obj.epochs_trained == res.cost  # resumed: the cost is exactly what was trained
+    assert set(res.history["fidelity"]) <= {1.0, 3.0, 9.0}
+    assert isinstance(problem, Problem) and problem.fidelity == Fidelity(1, 9, True)
+    assert problem.space == SPACE
+
+
+def test_study_and_epochs_to_reach():
+    curves = fidelity_study(seeds=[0], budget=60, max_epochs=9, pop_size=9, optuna=True,
+                            progress=False)
+    assert set(curves["method"]) == {"ga", "mf(ga)", "optuna tpe + hyperband"}
+    assert (curves.groupby("method")["epochs"].max() <= 60).all()
+    for _, g in curves.groupby("method"):
+        assert np.all(np.diff(g["best_val"].to_numpy()) >= 0)
+    table = epochs_to_reach(curves)
+    ga = table[table["method"] == "ga"].iloc[0]
+    assert ga["speedup"] == 1.0 and ga["final_best_val"] == ga["target_val"]
