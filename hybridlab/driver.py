@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .fidelity import batch_fidelity, checked_fidelity
 from .optimizers import make
 from .optimizers.base import Optimizer, Population
 from .problem import Batch, Problem
@@ -187,7 +188,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         raise ValueError(f"optimizer must speak ask/tell or be a registry name, got {opt!r}")
     log = None
     if store is not None:
-        from .tracking import open_run
+        from .runlog import open_run
 
         log = open_run(store, run, problem, opt, seed, budget)
         seed = log.seed
@@ -198,7 +199,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     handler = _constraint_handler(problem, budget)
     rec = _Recorder(problem)
     state = _Best()
-    fid_spec = _fidelity_of(problem, opt)
+    fid_spec = checked_fidelity(problem, opt)
     n, spent, stopped = 0, 0.0, "budget"
     t0 = time.perf_counter() - (log.elapsed if log is not None else 0.0)
 
@@ -214,8 +215,8 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
             batch = _evaluate(problem, values, executor, fid)
             times: Any = time.perf_counter() - t0
         else:
-            batch, phases, times = _logged(log, problem, executor, n, X, values, phases,
-                                           t0, fid)
+            batch, phases, times = log.evaluate(problem, executor, n, X, values, phases,
+                                                 t0, fid)
         if on_error == "raise":
             _raise_first_failure(batch, n)
         full = fid_spec is None or fid >= fid_spec.high
@@ -229,7 +230,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
 
     start_pop, halt = None, False
     if init is not None:  # warm start: evaluate the given points first
-        fid0, cost0 = _batch_fidelity(None, fid_spec)
+        fid0, cost0 = batch_fidelity(None, fid_spec)
         X0 = _encode_init(space, init)[: max(1, int(budget / cost0 + 1e-9))]
         X_told, fitness, halt = evaluate(X0, ["init"] * len(X0), fid0, cost0)
         start_pop = Population(X_told, fitness)
@@ -237,7 +238,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     try:
         while spent < budget and not halt:
             X = _checked_ask(opt, space.dim)
-            fid, cost = _batch_fidelity(opt, fid_spec)
+            fid, cost = batch_fidelity(opt, fid_spec)
             fits = int((budget - spent) / cost + 1e-9)
             if fits < 1:  # the next batch costs more than the budget left
                 break
@@ -251,13 +252,13 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
             stopped = "callback"
     except BaseException as exc:
         if log is not None:
-            _finish_log(log, f"crashed: {type(exc).__name__}: {exc}", n, t0)
+            log.end(f"crashed: {type(exc).__name__}: {exc}", n, t0)
         _close_callbacks(callbacks, None)
         raise
     finally:
         opt.close()
     if log is not None:
-        _finish_log(log, stopped, n, t0)
+        log.end(stopped, n, t0)
     result = Result(
         x=state.x, y=state.y, n_evals=n, seconds=time.perf_counter() - t0,
         history=rec.frame(), feasible=state.feasible, violation=state.violation,
@@ -303,67 +304,11 @@ async def minimize_async(*args: Any, **kwargs: Any) -> Result:
     return await asyncio.to_thread(minimize, *args, **kwargs)
 
 
-def _fidelity_of(problem: Problem, opt: Any) -> Any:
-    """The problem's fidelity range, checked against a multi-fidelity optimizer's."""
-    spec = getattr(problem, "fidelity", None)
-    rungs = getattr(opt, "rungs", None)
-    if rungs is None:
-        return spec
-    if spec is None:
-        raise ValueError(f"{getattr(opt, 'name', opt)} evaluates at several fidelities but "
-                         f"the problem declares none: Problem(f, space, fidelity=(low, high)) "
-                         f"with f(x, fidelity)")
-    if rungs[-1] != spec.high or rungs[0] < spec.low:
-        raise ValueError(f"the optimizer's fidelities {rungs[0]:g}..{rungs[-1]:g} must lie in "
-                         f"the problem's ({spec.low:g}, {spec.high:g}) and end at its full "
-                         f"fidelity {spec.high:g}")
-    return spec
-
-
-def _batch_fidelity(opt: Any, spec: Any) -> tuple[float | None, float]:
-    """(fidelity, cost per point) of the batch just asked; (None, 1) without fidelity."""
-    if spec is None:
-        return None, 1.0
-    fid = getattr(opt, "fidelity", None)
-    if fid is None:
-        return float(spec.high), float(spec.high)
-    prev = float(getattr(opt, "previous_fidelity", 0.0)) if spec.resumable else 0.0
-    return float(fid), float(fid) - prev
-
-
 def _evaluate(problem: Problem, values: Any, executor: Executor | None,
               fid: float | None) -> Batch:
     if fid is None:
         return problem.evaluate_many(values, executor)
     return problem.evaluate_many(values, executor, fidelity=fid)
-
-
-def _logged(log: Any, problem: Problem, executor: Executor | None, n: int, X: np.ndarray,
-            values: Any, phases: list[str], t0: float, fid: float | None = None
-            ) -> tuple[Batch, list[str], np.ndarray]:
-    """A batch through the run store: the stored part replayed, the rest evaluated and
-    appended in one transaction."""
-    old = log.replay(n, X, fid)
-    k = 0 if old is None else len(old[0].y)
-    if k == len(X):
-        return old
-    new = _evaluate(problem, values[k:], executor, fid)
-    t_new = np.full(len(X) - k, time.perf_counter() - t0)
-    log.append(n + k, X[k:], values[k:], new, phases[k:], t_new, problem.space, fid)
-    if old is None:
-        return new, phases, t_new
-    b, ph, t = old
-    batch = Batch(np.concatenate([b.y, new.y]), b.status + new.status, b.error + new.error,
-                  np.concatenate([b.seconds, new.seconds]),
-                  np.concatenate([b.violations, new.violations]))
-    return batch, ph + phases[k:], np.concatenate([t, t_new])
-
-
-def _finish_log(log: Any, status: str, n: int, t0: float) -> None:
-    try:
-        log.finish(status, n, time.perf_counter() - t0)
-    finally:
-        log.close()
 
 
 def _encode_init(space: Any, init: Sequence[Any]) -> np.ndarray:

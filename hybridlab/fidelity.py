@@ -41,7 +41,7 @@ import numpy as np
 
 from .optimizers.base import Optimizer, Population
 
-__all__ = ["Fidelity", "MultiFidelity", "rungs"]
+__all__ = ["Fidelity", "MultiFidelity", "batch_fidelity", "checked_fidelity", "rungs"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,34 @@ def rungs(low: float, high: float, eta: float) -> np.ndarray:
     if out[-1] < high:
         out.append(float(high))
     return np.array(out)
+
+
+def checked_fidelity(problem: Any, opt: Any) -> Fidelity | None:
+    """The problem's fidelity range, checked against a multi-fidelity optimizer's."""
+    spec = getattr(problem, "fidelity", None)
+    rungs = getattr(opt, "rungs", None)
+    if rungs is None:
+        return spec
+    if spec is None:
+        raise ValueError(f"{getattr(opt, 'name', opt)} evaluates at several fidelities but "
+                         f"the problem declares none: Problem(f, space, fidelity=(low, high)) "
+                         f"with f(x, fidelity)")
+    if rungs[-1] != spec.high or rungs[0] < spec.low:
+        raise ValueError(f"the optimizer's fidelities {rungs[0]:g}..{rungs[-1]:g} must lie in "
+                         f"the problem's ({spec.low:g}, {spec.high:g}) and end at its full "
+                         f"fidelity {spec.high:g}")
+    return spec
+
+
+def batch_fidelity(opt: Any, spec: Fidelity | None) -> tuple[float | None, float]:
+    """(fidelity, cost per point) of the batch just asked; (None, 1) without fidelity."""
+    if spec is None:
+        return None, 1.0
+    fid = getattr(opt, "fidelity", None)
+    if fid is None:
+        return float(spec.high), float(spec.high)
+    prev = float(getattr(opt, "previous_fidelity", 0.0)) if spec.resumable else 0.0
+    return float(fid), float(fid) - prev
 
 
 class MultiFidelity(Optimizer):
