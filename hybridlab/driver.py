@@ -311,14 +311,16 @@ def _evaluate(problem: Problem, values: Any, executor: Executor | None,
     return problem.evaluate_many(values, executor, fidelity=fid)
 
 
-def _encode_init(space: Any, init: Sequence[Any]) -> np.ndarray:
+def _encode_init(space: Any, init: Sequence[Any], what: str = "init") -> np.ndarray:
+    """User points (dicts, or arrays for real spaces) -> unit rows; ``what`` names the
+    argument in errors."""
     points = list(init) if not isinstance(init, np.ndarray) else list(np.atleast_2d(init))
     if not points:
-        raise ValueError("init is empty: give at least one point, or None")
+        raise ValueError(f"{what} is empty: give at least one point, or None")
     try:
         return space.encode_batch(points)
     except ValueError as exc:
-        raise ValueError(f"init: {exc}") from None
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def _checked_ask(opt: Optimizer, dim: int) -> np.ndarray:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from ray.tune.search import Searcher
 
-from ..driver import _checked_ask
+from ..driver import _checked_ask, _encode_init
 from ..optimizers import make
 from ..optimizers.base import Optimizer, Population, is_int
 from ..space import Space
@@ -129,7 +129,8 @@ class HybridSearcher(Searcher):
         self._prototype = optimizer if isinstance(optimizer, str) else _pristine(opt)
         self.seed = seed
         self.budget = None if budget is None else int(budget)
-        self._init = _encode_points(space, points_to_evaluate)
+        self._init = None if points_to_evaluate is None else _encode_init(
+            space, points_to_evaluate, "points_to_evaluate")
         self._budget_hint: int | None = None
         self._plan: int | None = None  # the budget handed to optimizer.start
         self._told: list[tuple[np.ndarray, np.ndarray]] = []  # batches told: X, fitness
@@ -384,19 +385,6 @@ def _configs(space: Space, X: np.ndarray) -> list[dict[str, Any]]:
     if space.is_real:
         return [{n: float(v) for n, v in zip(space.names, row, strict=True)} for row in values]
     return list(values)
-
-
-def _encode_points(space: Space, points: Sequence[Mapping[str, Any]] | None
-                   ) -> np.ndarray | None:
-    if points is None:
-        return None
-    points = list(points)
-    if not points:
-        raise ValueError("points_to_evaluate is empty: give at least one config, or None")
-    try:
-        return space.encode_batch(points)
-    except ValueError as exc:
-        raise ValueError(f"points_to_evaluate: {exc}") from None
 
 
 def _has_domains(config: Any) -> bool:
