@@ -19,6 +19,7 @@ import statistics
 import time
 
 import numpy as np
+from _timing import timed
 
 import hybridlab as hl
 from hybridlab.widgets import Dashboard
@@ -28,15 +29,6 @@ DIM = 10
 
 def sphere(x):
     return float(np.dot(x, x))
-
-
-def timed(fn, repeats: int) -> float:
-    times = []
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        fn(r)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 SPENT: list[float] = []  # per dashboard run: seconds inside the dashboard / run seconds

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
-import time
 
 import numpy as np
+from _timing import timed
 from deap import base, tools
 
 import hybridlab as hl
@@ -100,15 +99,6 @@ def raw_pyswarms(evals: int, seed: int, per_point: bool = False) -> float:
         swarm.velocity = topo.compute_velocity(swarm, (-0.5, 0.5), vh, bounds)
         swarm.position = topo.compute_position(swarm, bounds, bh)
     return float(swarm.best_cost)
-
-
-def timed(fn, repeats: int) -> float:
-    times = []
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        fn(r)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
