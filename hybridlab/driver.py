@@ -186,6 +186,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     opt = make(optimizer) if isinstance(optimizer, str) else optimizer
     if not hasattr(opt, "ask") or not hasattr(opt, "tell"):
         raise ValueError(f"optimizer must speak ask/tell or be a registry name, got {opt!r}")
+    fid_spec = checked_fidelity(problem, opt)
     log = None
     if store is not None:
         from .runlog import open_run
@@ -199,7 +200,6 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     handler = _constraint_handler(problem, budget)
     rec = _Recorder(problem)
     state = _Best()
-    fid_spec = checked_fidelity(problem, opt)
     n, spent, stopped = 0, 0.0, "budget"
     t0 = time.perf_counter() - (log.elapsed if log is not None else 0.0)
 
