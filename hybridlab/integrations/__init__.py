@@ -1,4 +1,4 @@
-"""Integrations with scale-out frameworks (optional extras).
+"""Integrations with scale-out and HPO frameworks (optional extras).
 
 * Process pools, Ray and Dask need no code here: :func:`hybridlab.minimize` and
   :func:`hybridlab.study.compare` take any object with the
@@ -10,14 +10,17 @@
   ``Searcher`` that lets any hybridlab optimizer (``"ga>>local"``, ``"default"``, an
   optimizer object) propose Ray Tune trials, with Tune's schedulers (ASHA, ...) and
   resources.
+* :class:`~hybridlab.integrations.optuna_sampler.HybridSampler` (extra ``peers``): an
+  Optuna sampler driven by a hybridlab optimizer, so Optuna users run hybrids with
+  Optuna's ``study.optimize``, storage and dashboard.
 
-Importing this package does not import Ray; ``HybridSearcher`` is loaded on first use.
+Importing this package imports neither Ray nor Optuna; both classes load on first use.
 
 Example
 -------
 >>> import hybridlab.integrations as integrations
 >>> sorted(integrations.__all__)
-['HybridSearcher']
+['HybridSampler', 'HybridSearcher']
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["HybridSearcher"]
+__all__ = ["HybridSampler", "HybridSearcher"]
 
-_LAZY = {"HybridSearcher": ".ray_tune"}
+_LAZY = {"HybridSearcher": ".ray_tune", "HybridSampler": ".optuna_sampler"}
 
 
 def __getattr__(name: str) -> Any:

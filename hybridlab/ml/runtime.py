@@ -4,9 +4,11 @@ argument checks."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -148,3 +150,25 @@ def _check_nonneg(name: str, value: Any, *, positive: bool = False) -> float:
         raise ValueError(f"{name} must be a {'positive' if positive else 'non-negative'} "
                          f"number, got {value!r}")
     return v
+
+
+@contextlib.contextmanager
+def _deterministic(on: bool) -> Iterator[None]:
+    """Deterministic kernels for the block (``torch.use_deterministic_algorithms`` and
+    cuDNN's flags), restored afterwards.  On CUDA, cuBLAS also needs
+    ``CUBLAS_WORKSPACE_CONFIG``: it is set to ``:4096:8`` when unset (it must be set
+    before the process's first cuBLAS call to take effect)."""
+    if not on:
+        yield
+        return
+    cudnn = torch.backends.cudnn
+    saved = (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic,
+             cudnn.benchmark)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    cudnn.deterministic, cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0])
+        cudnn.deterministic, cudnn.benchmark = saved[1], saved[2]

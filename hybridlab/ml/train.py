@@ -86,6 +86,7 @@ from .runtime import (
     _autocast,
     _check_int,
     _check_nonneg,
+    _deterministic,
     _evaluate,
     _loader,
     _resolve_device,
@@ -135,6 +136,7 @@ def fit(
     progress: bool = False,
     resume: str | os.PathLike | None = None,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    deterministic: bool = False,
 ) -> History:
     """Train ``model`` in place; return its per-epoch :class:`History`.
 
@@ -223,6 +225,11 @@ def fit(
     loss_fn : callable, default ``torch.nn.functional.cross_entropy``
         ``loss_fn(outputs, targets)`` returning the mean loss of a batch. ``val_accuracy``
         is computed when outputs are 2-D and targets are integers (NaN otherwise).
+    deterministic : bool, default False
+        Use only deterministic kernels (``torch.use_deterministic_algorithms``, cuDNN
+        deterministic) during the run.  On the CPU training is deterministic anyway; on a
+        GPU, a resumed run equals an uninterrupted one (and two runs with the same seed
+        agree bit for bit) only with ``deterministic=True``, at some cost in speed.
 
     Returns
     -------
@@ -335,7 +342,7 @@ def fit(
 
     state.snapshot = snapshot
 
-    with torch.random.fork_rng(devices=cuda_devices):
+    with torch.random.fork_rng(devices=cuda_devices), _deterministic(deterministic):
         torch.default_generator.manual_seed(seed)
         for d in cuda_devices:
             with torch.cuda.device(d):
