@@ -49,7 +49,7 @@ def trained(digits):
     train, val, _ = digits
     torch.manual_seed(0)
     model = SmallCNN(channels=(16, 32), hidden=128)
-    fit(model, train, val, lr=3e-3, epochs=10, seed=0)
+    fit(model, train, val, lr=3e-3, epochs=10, seed=0, device="cpu")  # int8 runs on the CPU
     return model
 
 
@@ -158,8 +158,9 @@ def test_progressive_and_one_shot_prune(trained, digits):
 
 # ---- quantization ----------------------------------------------------------------------------
 def _agreement(a: nn.Module, b: nn.Module, X: torch.Tensor) -> tuple[float, float]:
-    with torch.no_grad():
-        la, lb = a(X), b(X)
+    with torch.no_grad():  # each model where it lives (distill may train on a GPU)
+        la, lb = (m(X.to(next((p.device for p in m.parameters()), "cpu"))).cpu()
+                  for m in (a, b))
     return float((la.argmax(1) == lb.argmax(1)).float().mean()), float((la - lb).abs().max())
 
 

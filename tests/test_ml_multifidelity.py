@@ -66,6 +66,7 @@ def test_multifidelity_ga_costs_what_it_trains():
 
 
 def test_study_and_epochs_to_reach():
+    pytest.importorskip("optuna")  # the third method is Optuna's TPE + Hyperband
     curves = fidelity_study(seeds=[0], budget=60, max_epochs=9, pop_size=9, optuna=True,
                             progress=False)
     assert set(curves["method"]) == {"ga", "mf(ga)", "optuna tpe + hyperband"}

@@ -281,7 +281,7 @@ def test_tied_embeddings_share_storage_and_train_together(encoder):
     tokens = torch.randint(0, vocab, (96, 4), generator=g)
     data = TensorDataset(tokens, (tokens[:, -1] + 1) % vocab)
     old = m.embedding.weight.detach().clone()
-    fit(m, data, epochs=2, lr=0.05, batch_size=32, seed=0)
+    fit(m, data, epochs=2, lr=0.05, batch_size=32, seed=0, device="cpu")
     assert not torch.equal(m.embedding.weight, old)
     assert m.output.weight is m.embedding.weight  # still one tensor after training
     assert m(tokens[:5]).shape == (5, vocab)

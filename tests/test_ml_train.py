@@ -49,7 +49,7 @@ def tiny(seed=0, **kw):
 
 def same_weights(a, b):
     sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k].cpu(), sb[k].cpu()) for k in sa)
 
 
 # ---- models -----------------------------------------------------------------------------
@@ -127,7 +127,8 @@ def test_interrupted_and_resumed_run_equals_uninterrupted_run(data, tmp_path):
 
 
 def test_resume_from_shorter_run_without_schedule(data, tmp_path):
-    kw = dict(optimizer="sgd", lr=0.05, batch_size=32, seed=1)
+    kw = dict(optimizer="sgd", lr=0.05, batch_size=32, seed=1,
+              deterministic=torch.cuda.is_available())  # bit-exact on a GPU too
     full_model = tiny()
     full = fit(full_model, data["small"], data["small_val"], epochs=4, **kw)
     fit(tiny(), data["small"], data["small_val"], epochs=2, checkpoint=tmp_path, **kw)
@@ -350,7 +351,7 @@ def test_l1_penalises_weights_not_biases(data):
     lr, l1 = 0.01, 0.1
     fit(model, data["small"], loss_fn=no_data_loss, optimizer="sgd", momentum=0.0, lr=lr, l1=l1,
         epochs=1, batch_size=256)  # one step: w -= lr * l1 * sign(w)
-    for name, value in model.state_dict().items():
+    for name, value in model.cpu().state_dict().items():
         if value.ndim >= 2:
             big = init[name].abs() > lr * l1
             expected = init[name] - lr * l1 * torch.sign(init[name])
@@ -372,7 +373,7 @@ def test_l1_penalises_weights_not_biases(data):
 
 
 def test_bf16_on_cpu_runs_close_to_fp32_and_fp16_falls_back(data):
-    kw = dict(optimizer="adam", lr=1e-2, epochs=4, batch_size=64, seed=0)
+    kw = dict(optimizer="adam", lr=1e-2, epochs=4, batch_size=64, seed=0, device="cpu")
     f32 = fit(tiny(), data["train"], data["val"], precision="fp32", **kw)
     b16 = fit(tiny(), data["train"], data["val"], precision="bf16", **kw)
     assert b16.precision == "bf16" and b16.device == "cpu"
@@ -380,7 +381,7 @@ def test_bf16_on_cpu_runs_close_to_fp32_and_fp16_falls_back(data):
     assert abs(b16.val_accuracy.iloc[-1] - f32.val_accuracy.iloc[-1]) < 0.05
     assert not b16.without_timing().equals(f32.without_timing())  # bf16 really ran
     with pytest.warns(UserWarning, match="falls back to 'bf16'"):
-        h = fit(tiny(), data["small"], precision="fp16", epochs=1)
+        h = fit(tiny(), data["small"], precision="fp16", epochs=1, device="cpu")
     assert h.precision == "bf16"
     if not torch.cuda.is_available():  # GPU code runs on a CPU-only machine
         with pytest.warns(UserWarning) as caught:
@@ -391,7 +392,8 @@ def test_bf16_on_cpu_runs_close_to_fp32_and_fp16_falls_back(data):
 
 
 def test_same_seed_same_run_other_seed_other_run(data):
-    kw = dict(optimizer="momentum", lr=0.05, epochs=3, batch_size=32, scheduler="cosine")
+    kw = dict(optimizer="momentum", lr=0.05, epochs=3, batch_size=32, scheduler="cosine",
+              deterministic=torch.cuda.is_available())  # bit-exact on a GPU too
     a, b, c = tiny(dropout=0.2), tiny(dropout=0.2), tiny(dropout=0.2)
     state = torch.get_rng_state()
     ha = fit(a, data["small"], data["small_val"], seed=5, **kw)
@@ -406,8 +408,9 @@ def test_same_seed_same_run_other_seed_other_run(data):
 def test_dataset_without_fast_path_gives_the_same_run(data):
     ds = data["small"]
     a, b = tiny(), tiny()
-    ha = fit(a, ds, epochs=2, batch_size=48)
-    hb = fit(b, Subset(ds, range(len(ds))), epochs=2, batch_size=48)  # standard DataLoader
+    det = torch.cuda.is_available()  # bit-exact on a GPU too
+    ha = fit(a, ds, epochs=2, batch_size=48, deterministic=det)
+    hb = fit(b, Subset(ds, range(len(ds))), epochs=2, batch_size=48, deterministic=det)
     assert same_weights(a, b)
     pd.testing.assert_frame_equal(ha.without_timing(), hb.without_timing())
 
@@ -477,7 +480,8 @@ def test_bad_data_raises(data):
 def test_history_columns_monitor_latency_and_accuracy(data):
     mon = Monitor()
     model = tiny()
-    h = fit(model, data["small"], data["small_val"], epochs=3, batch_size=32, callbacks=[mon])
+    h = fit(model, data["small"], data["small_val"], epochs=3, batch_size=32, callbacks=[mon],
+            device="cpu")
     assert list(h.columns) == list(HISTORY_COLUMNS) and h.epoch.tolist() == [1, 2, 3]
     assert (h.seconds > 0).all() and (h.peak_memory_mb > 10).all()
     assert h.samples_per_s.tolist() == pytest.approx((256 / h.seconds).tolist())
