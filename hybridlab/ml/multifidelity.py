@@ -194,7 +194,8 @@ def _optuna_hyperband(problem: Any, objective: EpochsObjective, budget: int, see
             study.stop()
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
+    study = optuna.create_study(  # Hyperband assigns brackets by hashing the study name:
+        study_name=f"hyperband-seed{seed}",  # a fixed name makes the run repeatable
         direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.HyperbandPruner(min_resource=min_epochs, max_resource=max_epochs,
                                               reduction_factor=eta))
