@@ -41,6 +41,8 @@ class Progress:
     batch_y: np.ndarray
     batch_phase: list[str]
     elapsed: float
+    #: the history so far (built on call; the same object becomes ``Result.history``
+    #: when no batch follows, so read it, do not modify it)
     history: Callable[[], pd.DataFrame]
     #: budget spent: evaluations, or fidelity units for a multi-fidelity problem
     spent: float = math.nan
@@ -57,7 +59,8 @@ def _check_args(problem: Any, budget: Any, on_error: str) -> None:
 
 
 class _Recorder:
-    """Accumulates per-batch arrays; builds the history DataFrame once at the end."""
+    """Accumulates per-batch arrays; builds the history DataFrame when asked, once per
+    state (a callback's last ``history()`` is the Result's history, not a rebuild)."""
 
     def __init__(self, problem: Problem) -> None:
         self.space = problem.space
@@ -69,9 +72,11 @@ class _Recorder:
         self.time: list[np.ndarray] = []
         self.fid: list[np.ndarray] = []
         self.cost: list[np.ndarray] = []
+        self._frame: pd.DataFrame | None = None
 
     def add(self, X: np.ndarray, batch: Batch, phases: list[str],
             t: float | np.ndarray, fid: float = math.nan, cost: float = 1.0) -> None:
+        self._frame = None
         self.X.append(X)
         self.batches.append(batch)
         self.phase += phases
@@ -80,6 +85,11 @@ class _Recorder:
         self.cost.append(np.full(len(X), cost))
 
     def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = self._build()
+        return self._frame
+
+    def _build(self) -> pd.DataFrame:
         b = self.batches
         n = len(self.phase)
         X = np.vstack(self.X) if b else np.empty((0, self.space.dim))
