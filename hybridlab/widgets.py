@@ -136,7 +136,10 @@ class ConvergencePlot:
         from matplotlib.figure import Figure
 
         self.max_points = max_points
-        self.figure = Figure(figsize=(6, 3.2), dpi=80, layout="constrained")
+        # fixed margins and plain tick labels: a constrained layout and mathtext labels
+        # made each PNG render 2.5x slower (125 ms against 48 ms at 20,000 evaluations)
+        self.figure = Figure(figsize=(6, 3.2), dpi=80)
+        self.figure.subplots_adjust(left=0.13, right=0.98, bottom=0.15, top=0.9)
         self.ax = self.figure.add_subplot()
         self.ax.set_xlabel("evaluations")
         self.ax.set_ylabel("objective")
@@ -180,7 +183,12 @@ class ConvergencePlot:
             return
         log = bool((finite > 0).all())
         if log != (self.ax.get_yscale() == "log"):
+            from matplotlib import ticker
+
             self.ax.set_yscale("log" if log else "linear")
+            if log:
+                self.ax.yaxis.set_major_formatter(ticker.LogFormatter())
+                self.ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         if log:  # keep the curve readable when some evaluations are huge
             self.ax.set_ylim(finite.min() / 2, finite.max() * 10)
         else:
