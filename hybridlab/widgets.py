@@ -43,6 +43,18 @@ class _State:
     best_x: Any
     elapsed: float
     history: Callable[[], Any]
+    #: budget spent, in fidelity units on a multi-fidelity problem (else ``n_evals``)
+    spent: float | None = None
+
+    @property
+    def done(self) -> float:
+        return self.n_evals if self.spent is None else self.spent
+
+    @property
+    def progress_text(self) -> str:
+        if self.spent is None or self.spent == self.n_evals:
+            return f"{self.n_evals} / {self.budget} evaluations"
+        return f"{self.n_evals} evaluations, cost {self.spent:g} / {self.budget}"
 
 
 def _in_kernel() -> bool:
@@ -213,7 +225,7 @@ class _TextView:
 
     def update(self, state: _State) -> None:
         self.bar.set_postfix_str(f"best={_fmt_y(state.best_y)}", refresh=False)
-        self.bar.update(state.n_evals - self.bar.n)
+        self.bar.update(int(state.done) - self.bar.n)
 
     def close(self, state: _State | None) -> None:
         if self.bar is not None:
@@ -253,14 +265,14 @@ class _WidgetView:
             display(self.box)
 
     def update(self, state: _State) -> None:
-        self.bar.value = state.n_evals
-        self.count.value = f"{state.n_evals} / {state.budget}"
+        self.bar.value = int(state.done)
+        self.count.value = f"{state.done:g} / {state.budget}"
         self.status.value = status_line(state)
         self.params.value = params_table(state.best_x)
 
     def plot(self, state: _State) -> None:
         """Redraw the figure; render and show it only where a kernel can display it."""
-        self.chart.draw(state.history(), f"{state.n_evals} / {state.budget} evaluations")
+        self.chart.draw(state.history(), state.progress_text)
         if self.kernel:
             from IPython.display import Image, display
 
@@ -365,12 +377,14 @@ class Dashboard:
         t0 = time.perf_counter()
         if self._closed or progress.n_evals < self._last_n:  # reused for a new run
             self._reset()
+        spent = getattr(progress, "spent", math.nan)
         state = _State(progress.n_evals, progress.budget, progress.best_y, progress.best_x,
-                       progress.elapsed, progress.history)
+                       progress.elapsed, progress.history,
+                       float(spent) if math.isfinite(spent) else None)
         if self._state is None:
             self._view.show(state)
         self._state, self._last_n = state, progress.n_evals
-        if state.n_evals >= state.budget or self._stop:
+        if state.done >= state.budget or self._stop:
             self._draw_final()
         elif self._view.plots and self._due(state.elapsed, self._last_plot,
                                             self._plot_cost or FIRST_PLOT_GUESS):
@@ -396,9 +410,11 @@ class Dashboard:
             return
         t0 = time.perf_counter()
         if result is not None:
-            budget = self._state.budget if self._state is not None else result.n_evals
+            spent = getattr(result, "cost", None)
+            done = result.n_evals if spent is None else spent
+            budget = self._state.budget if self._state is not None else done
             state = _State(result.n_evals, budget, result.y if result.feasible else math.inf,
-                           result.x, result.seconds, lambda: result.history)
+                           result.x, result.seconds, lambda: result.history, spent)
             if self._state is None:
                 self._view.show(state)
             if not self._final or state.n_evals != self._last_n:

@@ -213,3 +213,18 @@ def test_stop_click_reaches_a_running_cell_in_a_live_kernel():
         km.shutdown_kernel(now=True)
     stopped, n = out.split("RESULT")[1].split()
     assert stopped == "callback" and 0 < int(n) < 3000
+
+
+def test_multifidelity_progress_counts_the_cost():
+    from hybridlab import MultiFidelity
+
+    def f(x, fidelity):
+        return float(np.sum(x ** 2)) + 1.0 / fidelity
+
+    p = Problem(f, Space.box(2, -1, 1), fidelity=(1, 9))
+    dash = Dashboard(mode="widget")
+    r = minimize(p, MultiFidelity("ga", 1, 9), budget=300, seed=0, callbacks=[dash])
+    assert r.cost <= 300 and r.n_evals > r.cost / 9
+    assert dash._view.bar.value == int(r.cost)
+    assert dash._view.count.value == f"{r.cost:g} / 300"
+    assert "cost" in dash.figure.axes[0].get_title()
