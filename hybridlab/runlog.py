@@ -1,35 +1,27 @@
 """One stored run as the driver sees it: open (or create) it, replay what is stored,
-append what is new (see :mod:`hybridlab.tracking` for the store itself)."""
+append what is new.  The SQL lives in :class:`~hybridlab.tracking.RunStore`; this module
+keeps the replay logic (which evaluations are stored, checking that a replay asks the
+same points)."""
 
 from __future__ import annotations
 
 import os
-import socket
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .problem import Batch
-from .tracking import RunMismatch, RunStore, _json, _now
+from .provenance import environment
+from .tracking import RunMismatch, RunStore, StoredEvaluations
 
 __all__ = ["RunLog", "open_run"]
-
-
-@dataclass
-class _Stored:
-    X: np.ndarray
-    batch: Batch
-    phase: list[str]
-    time: np.ndarray
-    fidelity: np.ndarray  # NaN without fidelity
 
 
 class RunLog:
     """The driver's handle on one stored run: replay what is stored, append the rest."""
 
-    def __init__(self, store: RunStore, name: str, stored: _Stored, seed: int,
+    def __init__(self, store: RunStore, name: str, stored: StoredEvaluations, seed: int,
                  owns: bool) -> None:
         self.store, self.name, self.seed, self._owns = store, name, seed, owns
         self._stored = stored
@@ -62,41 +54,21 @@ class RunLog:
                 f"run name, or delete this run (`hybridlab runs delete`)")
         self.replayed += k
         sl = slice(start, start + k)
-        b = s.batch
-        batch = Batch(b.y[sl].copy(), b.status[sl], b.error[sl], b.seconds[sl].copy(),
-                      b.violations[sl].copy())
+        batch = Batch(s.y[sl].copy(), s.status[sl], s.error[sl], s.seconds[sl].copy(),
+                      s.violations[sl].copy())
         return batch, s.phase[sl], s.time[sl].copy()
 
     def append(self, start: int, X: np.ndarray, values: Any, batch: Batch,
                phases: list[str], times: np.ndarray, space: Any,
                fidelity: float | None = None) -> None:
         """Store evaluations ``start ..`` in one transaction, with the run's totals."""
-        stamp = _now()
         cols = space.columns(X)
-        names = list(cols)
-        rows = []
-        for j in range(len(X)):
-            params = _json({n: cols[n][j] for n in names})
-            y = float(batch.y[j])
-            rows.append((self.name, start + j, X[j].astype(float).tobytes(), params,
-                         None if np.isnan(y) else y, batch.status[j], batch.error[j],
-                         float(batch.seconds[j]), phases[j], float(times[j]), stamp,
-                         batch.violations[j].astype(float).tobytes(), fidelity))
-        ok = np.array([s == "ok" for s in batch.status]) & (batch.violation <= 0)
-        best = float(batch.y[ok].min()) if ok.any() else None
-        with self.store.transaction() as con:
-            con.executemany("INSERT INTO evals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-            con.execute("UPDATE runs SET n_evals=?, updated=?, seconds=?, best_y=CASE WHEN "
-                        "? IS NOT NULL AND (best_y IS NULL OR ? < best_y) THEN ? ELSE best_y "
-                        "END WHERE name=?",
-                        (start + len(X), stamp, float(times[-1]), best, best, best, self.name))
+        params = [{n: col[j] for n, col in cols.items()} for j in range(len(X))]
+        self.store.append(self.name, start, X, params, batch, phases, times, fidelity)
 
     def finish(self, status: str, n_evals: int, seconds: float) -> None:
         """Mark the run ended (``budget``, ``converged``, ``callback`` or ``crashed: ..``)."""
-        with self.store.transaction() as con:
-            con.execute("UPDATE runs SET status=?, updated=?, seconds=MAX(seconds, ?), "
-                        "pid=NULL WHERE name=? AND (n_evals<=? OR status='running')",
-                        (status[:300], _now(), seconds, self.name, n_evals))
+        self.store.finish(self.name, status, n_evals, seconds)
 
     def close(self) -> None:
         if self._owns:
@@ -136,7 +108,7 @@ class RunLog:
 def _identity(problem: Any, optimizer: Any, budget: int) -> dict[str, Any]:
     return {"problem": problem.name, "optimizer": getattr(optimizer, "name", repr(optimizer)),
             "space": repr(problem.space), "dim": problem.space.dim, "budget": budget,
-            "constraints": _json(list(problem.constraint_names))}
+            "constraints": list(problem.constraint_names)}
 
 
 def open_run(store: RunStore | str | os.PathLike, run: str | None, problem: Any,
@@ -169,39 +141,20 @@ def open_run(store: RunStore | str | os.PathLike, run: str | None, problem: Any,
 def _open(rs: RunStore, run: str, problem: Any, optimizer: Any, seed: int | None,
           budget: int, owns: bool) -> RunLog:
     ident = _identity(problem, optimizer, budget)
-    rows = rs._query("SELECT problem, optimizer, space, dim, budget, constraints, seed "
-                     "FROM runs WHERE name=?", (run,))
-    if rows:
-        stored = dict(zip([*ident, "seed"], rows[0], strict=True))
-        if seed is not None and str(np.random.SeedSequence(seed).entropy) != stored["seed"]:
+    dim, m = problem.space.dim, len(problem.constraint_names)
+    stored = rs.identity(run)
+    if stored is not None:
+        if seed is not None and int(np.random.SeedSequence(seed).entropy) != stored["seed"]:
             _refuse(rs, run, "seed", stored["seed"], seed)
         for key, mine in ident.items():
             if stored[key] != mine:
                 _refuse(rs, run, key, stored[key], mine)
-        seed_value = int(stored["seed"])
-        with rs.transaction() as con:
-            con.execute("UPDATE runs SET status=CASE WHEN status IN ('budget', 'converged') "
-                        "THEN status ELSE 'running' END, host=?, pid=?, updated=? "
-                        "WHERE name=?", (socket.gethostname(), os.getpid(), _now(), run))
-        return RunLog(rs, run, _load(rs, run, problem.space.dim,
-                                     len(problem.constraint_names)), seed_value, owns)
+        rs.reopen_run(run)
+        return RunLog(rs, run, rs.stored(run, dim, m), stored["seed"], owns)
     seed_value = int(np.random.SeedSequence(seed).entropy)
-    from .study.compare import versions
-
-    info = {"versions": versions(), "cwd": os.getcwd()}
-    now = _now()
-    with rs.transaction() as con:
-        con.execute("INSERT INTO runs (name, status, created, updated, problem, optimizer, "
-                    "space, dim, seed, budget, constraints, host, pid, info) VALUES "
-                    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (run, "running", now, now, ident["problem"], ident["optimizer"],
-                     ident["space"], ident["dim"], str(seed_value), budget,
-                     ident["constraints"], socket.gethostname(), os.getpid(), _json(info)))
-    empty = _Stored(np.empty((0, problem.space.dim)),
-                    Batch(np.empty(0), [], [], np.empty(0),
-                          np.empty((0, len(problem.constraint_names)))), [], np.empty(0),
-                    np.empty(0))
-    return RunLog(rs, run, empty, seed_value, owns)
+    rs.create_run(run, **ident, seed=seed_value,
+                  info={"versions": environment(), "cwd": os.getcwd()})
+    return RunLog(rs, run, rs.stored(run, dim, m), seed_value, owns)
 
 
 def _refuse(rs: RunStore, run: str, key: str, stored: Any, mine: Any) -> None:
@@ -213,16 +166,3 @@ def _refuse(rs: RunStore, run: str, key: str, stored: Any, mine: Any) -> None:
                       f"{short(mine)!r}: to resume it call with the same {key}; otherwise "
                       f"use another run name, or delete it (`hybridlab runs delete "
                       f"{rs.path} {run}`)")
-
-
-def _load(rs: RunStore, run: str, dim: int, m: int) -> _Stored:
-    rows = rs._query("SELECT x, y, status, error, seconds, phase, time, violations, fidelity "
-                     "FROM evals WHERE run=? ORDER BY i", (run,))
-    n = len(rows)
-    X = np.array([np.frombuffer(r[0], dtype=float) for r in rows]).reshape(n, dim)
-    y = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float)
-    viol = np.array([np.frombuffer(r[7], dtype=float) for r in rows]).reshape(n, m)
-    batch = Batch(y, [r[2] for r in rows], [r[3] for r in rows],
-                  np.array([r[4] for r in rows], dtype=float), viol)
-    return _Stored(X, batch, [r[5] for r in rows], np.array([r[6] for r in rows], dtype=float),
-                   np.array([np.nan if r[8] is None else r[8] for r in rows], dtype=float))

@@ -33,15 +33,16 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["RunMismatch", "RunStore", "StoreError"]
+__all__ = ["RunMismatch", "RunStore", "StoreError", "StoredEvaluations"]
 
 SCHEMA_VERSION = "1"
 
@@ -73,6 +74,26 @@ class StoreError(RuntimeError):
 class RunMismatch(ValueError):
     """A stored run of that name was made with another problem, optimizer, space, seed
     or budget, or its replay diverged."""
+
+
+@dataclass(frozen=True)
+class StoredEvaluations:
+    """A run's stored evaluations, in order, as the driver replays them (``n`` rows,
+    ``dim`` unit-box coordinates, ``m`` constraints; ``fidelity`` NaN where none)."""
+
+    X: np.ndarray  # (n, dim)
+    y: np.ndarray  # (n,), NaN where not ok
+    status: list[str]
+    error: list[str]
+    seconds: np.ndarray
+    phase: list[str]
+    time: np.ndarray
+    violations: np.ndarray  # (n, m)
+    fidelity: np.ndarray
+
+
+#: the columns that identify a run (a resumed run must match them)
+IDENTITY = ("problem", "optimizer", "space", "dim", "budget", "constraints", "seed")
 
 
 def _now() -> str:
@@ -258,6 +279,88 @@ class RunStore:
             con.execute("DELETE FROM evals WHERE run=?", (run,))
             con.execute("DELETE FROM runs WHERE name=?", (run,))
 
+    # -- one run, as the driver writes it -----------------------------------------------
+
+    def identity(self, run: str) -> dict[str, Any] | None:
+        """What identifies a stored run (:data:`IDENTITY`: problem, optimizer, space, dim,
+        budget, constraint names, seed entropy), or ``None`` when there is no such run."""
+        rows = self._query(f"SELECT {', '.join(IDENTITY)} FROM runs WHERE name=?", (run,))
+        if not rows:
+            return None
+        out = dict(zip(IDENTITY, rows[0], strict=True))
+        out["constraints"] = json.loads(out["constraints"])
+        out["seed"] = int(out["seed"])
+        return out
+
+    def create_run(self, run: str, *, problem: str, optimizer: str, space: str, dim: int,
+                   budget: int, constraints: Sequence[str], seed: int,
+                   info: Mapping[str, Any]) -> None:
+        """Add the row of a new run, ``running`` in this process (``info``: provenance)."""
+        now = _now()
+        with self.transaction() as con:
+            con.execute("INSERT INTO runs (name, status, created, updated, problem, "
+                        "optimizer, space, dim, seed, budget, constraints, host, pid, info) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (run, "running", now, now, problem, optimizer, space, dim, str(seed),
+                         budget, _json(list(constraints)), socket.gethostname(),
+                         os.getpid(), _json(dict(info))))
+
+    def reopen_run(self, run: str) -> None:
+        """Mark a stored run ``running`` in this process (a finished one keeps its
+        ``budget``/``converged`` status)."""
+        with self.transaction() as con:
+            con.execute("UPDATE runs SET status=CASE WHEN status IN ('budget', 'converged') "
+                        "THEN status ELSE 'running' END, host=?, pid=?, updated=? "
+                        "WHERE name=?", (socket.gethostname(), os.getpid(), _now(), run))
+
+    def append(self, run: str, start: int, X: np.ndarray, params: Sequence[Mapping[str, Any]],
+               batch: Any, phases: Sequence[str], times: np.ndarray,
+               fidelity: float | None = None) -> None:
+        """Store evaluations ``start ..`` of ``run`` and its totals, in one transaction.
+
+        ``X`` are the unit points, ``params`` their user values, ``batch`` a
+        :class:`~hybridlab.problem.Batch` (``y, status, error, seconds, violations``),
+        ``times`` the run's wall time at each evaluation."""
+        stamp = _now()
+        rows = []
+        for j in range(len(X)):
+            y = float(batch.y[j])
+            rows.append((run, start + j, X[j].astype(float).tobytes(), _json(params[j]),
+                         None if np.isnan(y) else y, batch.status[j], batch.error[j],
+                         float(batch.seconds[j]), phases[j], float(times[j]), stamp,
+                         batch.violations[j].astype(float).tobytes(), fidelity))
+        ok = np.array([s == "ok" for s in batch.status]) & (batch.violation <= 0)
+        best = float(batch.y[ok].min()) if ok.any() else None
+        with self.transaction() as con:
+            con.executemany("INSERT INTO evals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            con.execute("UPDATE runs SET n_evals=?, updated=?, seconds=?, best_y=CASE WHEN "
+                        "? IS NOT NULL AND (best_y IS NULL OR ? < best_y) THEN ? ELSE best_y "
+                        "END WHERE name=?",
+                        (start + len(X), stamp, float(times[-1]), best, best, best, run))
+
+    def finish(self, run: str, status: str, n_evals: int, seconds: float) -> None:
+        """Mark ``run`` ended (``budget``, ``converged``, ``callback`` or ``crashed: ..``)
+        unless another process has stored more of it since."""
+        with self.transaction() as con:
+            con.execute("UPDATE runs SET status=?, updated=?, seconds=MAX(seconds, ?), "
+                        "pid=NULL WHERE name=? AND (n_evals<=? OR status='running')",
+                        (status[:300], _now(), seconds, run, n_evals))
+
+    def stored(self, run: str, dim: int, n_constraints: int) -> StoredEvaluations:
+        """The evaluations of ``run`` as the driver replays them."""
+        rows = self._query("SELECT x, y, status, error, seconds, phase, time, violations, "
+                           "fidelity FROM evals WHERE run=? ORDER BY i", (run,))
+        n = len(rows)
+        return StoredEvaluations(
+            X=np.array([np.frombuffer(r[0], dtype=float) for r in rows]).reshape(n, dim),
+            y=np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=float),
+            status=[r[2] for r in rows], error=[r[3] for r in rows],
+            seconds=np.array([r[4] for r in rows], dtype=float), phase=[r[5] for r in rows],
+            time=np.array([r[6] for r in rows], dtype=float),
+            violations=np.array([np.frombuffer(r[7], dtype=float) for r in rows]
+                                ).reshape(n, n_constraints),
+            fidelity=np.array([np.nan if r[8] is None else r[8] for r in rows], dtype=float))
+
     # -- studies ------------------------------------------------------------------------
 
     def save_study(self, name: str, meta: dict[str, Any]) -> None:
@@ -266,6 +369,7 @@ class RunStore:
             con.execute("INSERT OR REPLACE INTO studies VALUES (?, ?)", (name, _json(meta)))
 
     def study_meta(self, name: str) -> dict[str, Any]:
+        """A study's metadata as :meth:`save_study` stored it (``KeyError`` if none)."""
         rows = self._query("SELECT meta FROM studies WHERE name=?", (name,))
         if not rows:
             known = [r[0] for r in self._query("SELECT name FROM studies ORDER BY name")]
