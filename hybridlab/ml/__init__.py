@@ -1,89 +1,109 @@
-"""Machine-learning workbench: search CV, data optimization, gradient-based HPO.
+"""Machine learning with hybridlab: seven rooms, each a package with one public ``__init__``.
 
-* :class:`HybridSearchCV` -- any hybridlab optimizer as a scikit-learn search
-  (``cv_results_``, refit, ``n_jobs``, pipelines, conditional spaces);
-* :mod:`~hybridlab.ml.data` -- outlier treatment, augmentation, the searchable
-  :func:`preprocessing_pipeline` and its :func:`preprocessing_space`;
-* :mod:`~hybridlab.ml.effects` -- one technique at a time, with a corrected t-test;
-* :mod:`~hybridlab.ml.hpo` -- search methods side by side at equal budgets;
-* :mod:`~hybridlab.ml.hypergrad` -- gradient-based HPO (hypergradient descent);
-* :mod:`~hybridlab.ml.measure` -- measure before optimizing (accuracy, time, latency,
-  memory);
-* :mod:`~hybridlab.ml.train` -- the torch training loop (:func:`fit`), with
-  :mod:`~hybridlab.ml.callbacks`, :mod:`~hybridlab.ml.checkpoints`,
-  :mod:`~hybridlab.ml.monitor` and :mod:`~hybridlab.ml.models`;
-* :mod:`~hybridlab.ml.hardware` -- devices, memory, and with
-  :mod:`~hybridlab.ml.batch_size`, :mod:`~hybridlab.ml.precision`,
-  :mod:`~hybridlab.ml.distributed`, :mod:`~hybridlab.ml.onnx_export` and
-  :mod:`~hybridlab.ml.batching` the hardware techniques;
-* :mod:`~hybridlab.ml.nets`, :mod:`~hybridlab.ml.activations`, :mod:`~hybridlab.ml.tying`,
-  :mod:`~hybridlab.ml.nas` -- architectures as searchable configs;
-* :mod:`~hybridlab.ml.compress` -- pruning, int8 quantization, distillation, sizes on disk.
+=========================  =================================================================
+room                       what it holds
+=========================  =================================================================
+:mod:`.ml.data`            preprocessing pipeline and its search space, outliers,
+                           augmentation, effects of one technique at a time (no torch)
+:mod:`.ml.train`           the torch training loop :func:`~hybridlab.ml.train.fit`, callbacks,
+                           checkpoints, history, monitor, torch optimizers and schedules,
+                           data loaders, the small model zoo, epochs as a fidelity
+:mod:`.ml.nets`            networks from a config, activations, weight tying, NAS
+:mod:`.ml.compress`        pruning, int8 quantization, distillation, sizes on disk
+:mod:`.ml.hardware`        devices and memory, mixed precision, batch-size finder, dynamic
+                           batching, DDP, ONNX export
+:mod:`.ml.search`          ``HybridSearchCV``, search comparisons, hypergradient HPO (no torch)
+:mod:`.ml.measure`         measure before optimizing; single-optimizer baselines; plots
+=========================  =================================================================
 
-Submodules load on first use (``hybridlab.ml.HybridSearchCV`` imports only the search).
+Rooms import each other only downwards: ``data`` and ``train`` at the bottom (independent),
+``nets``, ``compress`` and ``hardware`` above ``train``, ``search`` (uses neither torch nor
+the torch rooms), ``measure`` at the top (uses ``search``). Every public name has one
+import path, ``hybridlab.ml.<room>.<Name>``; ``import hybridlab.ml`` itself imports no
+room.
+
+Example
+-------
+>>> from hybridlab.ml.search import HybridSearchCV
+>>> from hybridlab.ml.data import preprocessing_pipeline, preprocessing_space
+
+Old flat names
+--------------
+Until hybridlab 0.2 the names lived flat in ``hybridlab.ml`` (``hybridlab.ml.fit``,
+``hybridlab.ml.HybridSearchCV``, ...). The module ``__getattr__`` below is the one lazy
+loader of the package: it still serves those names, from their room, with a
+``DeprecationWarning`` naming the new path; it will be removed in hybridlab 0.3.
+``hybridlab.ml.measure`` is now the measure room, so the old function of that name is
+``hybridlab.ml.measure.measure``.
 """
 
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
-_EXPORTS = {
+__all__: list[str] = []
+
+#: old flat name -> the room that holds it now (deprecated; removed in hybridlab 0.3)
+_MOVED = {
     "HybridSearchCV": "search",
-    "OutlierClipper": "outliers",
-    "DropOutliers": "outliers",
-    "Augment": "augment",
-    "ImageAugment": "augment",
-    "augment_images": "augment",
+    "compare_searches": "search",
+    "grid_of_at_most": "search",
+    "plot_searches": "search",
+    "HypergradientClassifier": "search",
+    "hypergradient_search": "search",
+    "OutlierClipper": "data",
+    "DropOutliers": "data",
+    "Augment": "data",
+    "ImageAugment": "data",
+    "augment_images": "data",
     "preprocessing_pipeline": "data",
     "preprocessing_space": "data",
     "make_preprocessor": "data",
-    "effects": "effects",
-    "one_at_a_time": "effects",
-    "plot_effects": "effects",
-    "compare_searches": "hpo",
-    "grid_of_at_most": "hpo",
-    "plot_searches": "hpo",
-    "HypergradientClassifier": "hypergrad",
-    "hypergradient_search": "hypergrad",
-    "measure": "measure",
+    "effects": "data",
+    "one_at_a_time": "data",
+    "plot_effects": "data",
     "optimizer_baselines": "measure",
     "fit": "train",
-    "History": "history",
-    "EarlyStopping": "callbacks",
-    "Checkpointer": "checkpoints",
-    "Monitor": "monitor",
-    "latency": "monitor",
-    "SmallCNN": "models",
-    "digits_data": "models",
+    "History": "train",
+    "EarlyStopping": "train",
+    "Checkpointer": "train",
+    "Monitor": "train",
+    "latency": "train",
+    "SmallCNN": "train",
+    "digits_data": "train",
     "select_device": "hardware",
     "memory_stats": "hardware",
-    "find_batch_size": "batch_size",
-    "compare_precision": "precision",
-    "train_ddp": "distributed",
-    "export_onnx": "onnx_export",
-    "compare_inference": "onnx_export",
-    "DynamicBatcher": "batching",
+    "find_batch_size": "hardware",
+    "compare_precision": "hardware",
+    "train_ddp": "hardware",
+    "export_onnx": "hardware",
+    "compare_inference": "hardware",
+    "DynamicBatcher": "hardware",
     "build_cnn": "nets",
     "build_mlp": "nets",
     "count_parameters": "nets",
-    "MixedActivation": "activations",
-    "derive_activations": "activations",
-    "architecture_space": "nas",
-    "nas_problem": "nas",
-    "nas_compare": "nas",
-    "prune_global": "prune",
-    "progressive_prune": "prune",
-    "quantize_static": "quantize",
-    "quantize_dynamic": "quantize",
-    "saved_size": "model_size",
-    "distill": "distill",
+    "MixedActivation": "nets",
+    "derive_activations": "nets",
+    "architecture_space": "nets",
+    "nas_problem": "nets",
+    "nas_compare": "nets",
+    "prune_global": "compress",
+    "progressive_prune": "compress",
+    "quantize_static": "compress",
+    "quantize_dynamic": "compress",
+    "saved_size": "compress",
+    "distill": "compress",
 }
-
-__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module 'hybridlab.ml' has no attribute {name!r}")
+    """Serve an old flat name from its room, with a ``DeprecationWarning``."""
+    room = _MOVED.get(name)
+    if room is None:
+        raise AttributeError(f"module 'hybridlab.ml' has no attribute {name!r}")
+    new = f"hybridlab.ml.{room}.{name}"
+    warnings.warn(f"hybridlab.ml.{name} moved to {new}; the old path will be removed in "
+                  f"hybridlab 0.3", DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(f"hybridlab.ml.{room}"), name)
