@@ -8,7 +8,7 @@ hidden 128, trained 30 epochs):
   that fails); pruned 70 % + static int8; a distilled smaller student (and the same student
   trained alone, for reference);
 * for each: file size on disk (plain ``torch.save`` of the state dict, and the compact
-  bitmask + LZMA format of hybridlab.ml.model_size -- both written and measured), total and
+  bitmask + LZMA format of hybridlab.ml.compress -- both written and measured), total and
   nonzero parameters, test accuracy, CPU latency at batch 1 and 256 (eager, and frozen
   TorchScript -- the runtime in which int8 models lose their Python overhead).
 
@@ -48,8 +48,7 @@ from hybridlab.ml.compress import (
     quantize_static,
     saved_size,
 )
-from hybridlab.ml.models import SmallCNN, digits_data
-from hybridlab.ml.train import accuracy, fit, latency
+from hybridlab.ml.train import SmallCNN, accuracy, digits_data, fit, latency
 
 
 def measure(name: str, model: nn.Module, test, example: torch.Tensor, note: str,
@@ -224,7 +223,7 @@ def main() -> None:
         "# Compression on the digits CNN", "",
         "Written by `benchmarks/compression.py`" + (" (--quick)" if hl.quick() else "") + ".",
         "Sizes are files written and measured: `torch.save` of the state dict, and the "
-        "compact bitmask + LZMA format of `hybridlab.ml.model_size` (ratios use the compact "
+        "compact bitmask + LZMA format of `hybridlab.ml.compress` (ratios use the compact "
         "format for both sides). Latency: median ms, one thread, eager and frozen "
         "TorchScript. Quantization path: " + str(q.quantization_path_) + ".", "",
         res[[*cols, "note"]].to_markdown(index=False, floatfmt=".4g"), "",

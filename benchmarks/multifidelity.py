@@ -23,7 +23,11 @@ import time
 
 import pandas as pd
 
-from hybridlab.ml.multifidelity import epochs_to_reach, fidelity_study, plot_fidelity_study
+from hybridlab.casestudies.fidelity_study import (
+    epochs_to_reach,
+    fidelity_study,
+    plot_fidelity_study,
+)
 
 
 def main() -> None:

@@ -33,11 +33,17 @@ from torch.utils.data import TensorDataset
 
 import hybridlab as hl
 from hybridlab.io import atomic_write
-from hybridlab.ml.batching import find_batch_size
-from hybridlab.ml.distributed import train_ddp
-from hybridlab.ml.hardware import compare_precision, device_report, set_threads
-from hybridlab.ml.models import SmallCNN, digits_data
-from hybridlab.ml.onnx_export import compare_inference, export_onnx, onnx_session
+from hybridlab.ml.hardware import (
+    compare_inference,
+    compare_precision,
+    device_report,
+    export_onnx,
+    find_batch_size,
+    onnx_session,
+    set_threads,
+    train_ddp,
+)
+from hybridlab.ml.train import SmallCNN, digits_data
 
 
 def wide_mlp(width: int = 1024) -> nn.Module:

@@ -1,4 +1,5 @@
-"""Epochs as a fidelity: resumed training equals straight training; the study runs."""
+"""Epochs as a fidelity (hybridlab.ml.train.EpochsObjective): resumed training equals
+straight training; the study of hybridlab.casestudies.fidelity_study runs."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import numpy as np
 import pytest
 
 from hybridlab import Fidelity, MultiFidelity, Problem, minimize
-from hybridlab.casestudies.hpo_cnn import SPACE, load_task
-from hybridlab.ml.multifidelity import (
-    EpochsObjective,
+from hybridlab.casestudies.fidelity_study import (
     _cnn,
     _cnn_fit_kwargs,
     cnn_problem,
     epochs_to_reach,
     fidelity_study,
 )
+from hybridlab.casestudies.hpo_cnn import SPACE, load_task
+from hybridlab.ml.train import EpochsObjective
 
 CFG = {"lr": 3e-3, "n_conv": 1, "channels": 4, "kernel": 3, "hidden": 0, "dropout": 0.0,
        "weight_decay": 1e-5, "batch_size": 64}

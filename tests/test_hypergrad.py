@@ -1,4 +1,4 @@
-"""Tests of hybridlab.ml.hypergrad: hypergradient-adapted lr and L2 strength, and the search."""
+"""Tests of hybridlab.ml.search: hypergradient-adapted lr and L2 strength, and the search."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from hybridlab.ml.hypergrad import HypergradientClassifier, hypergradient_search
+from hybridlab.ml.search import HypergradientClassifier, hypergradient_search
 
 COLUMNS = ["trial", "lr0", "alpha0", "lr_final", "alpha_final", "score", "seconds",
            "best_so_far"]

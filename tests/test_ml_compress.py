@@ -33,8 +33,7 @@ from hybridlab.ml.compress import (
     sparsity,
     sparsity_schedule,
 )
-from hybridlab.ml.models import SmallCNN, digits_data
-from hybridlab.ml.train import accuracy, fit
+from hybridlab.ml.train import SmallCNN, accuracy, digits_data, fit
 
 torch.set_num_threads(1)
 

@@ -16,21 +16,23 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from hybridlab.ml.batching import DynamicBatcher, find_batch_size, measure_batching
-from hybridlab.ml.distributed import train_ddp
 from hybridlab.ml.hardware import (
+    DynamicBatcher,
     TinyCNN,
     TinyMLP,
     compare_precision,
     device_report,
     empty_cache,
     explain_oom,
+    find_batch_size,
     limit_memory,
+    measure_batching,
     memory_stats,
     oom_advice,
     reset_peak,
     select_device,
     set_threads,
+    train_ddp,
 )
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -202,7 +204,7 @@ def test_ddp_two_processes_match_one_process():
 def test_onnx_export_matches_torch(tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    from hybridlab.ml.onnx_export import compare_inference, export_onnx, onnx_session
+    from hybridlab.ml.hardware import compare_inference, export_onnx, onnx_session
 
     torch.manual_seed(0)
     model = TinyCNN().train()
@@ -225,9 +227,9 @@ def test_onnx_export_matches_torch(tmp_path):
 
 def test_onnx_module_names_the_pip_command_when_packages_are_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
-    monkeypatch.delitem(sys.modules, "hybridlab.ml.onnx_export", raising=False)
+    monkeypatch.delitem(sys.modules, "hybridlab.ml.hardware", raising=False)
     with pytest.raises(ImportError, match="pip install onnx onnxruntime"):
-        importlib.import_module("hybridlab.ml.onnx_export")
+        importlib.import_module("hybridlab.ml.hardware")
 
 
 # ----------------------------------------------------------------------------- 6. dynamic batching

@@ -7,7 +7,7 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 from hybridlab import Categorical, Integer, Real
-from hybridlab.ml.hpo import compare_searches, grid_of_at_most, plot_searches
+from hybridlab.ml.search import compare_searches, grid_of_at_most, plot_searches
 
 X, y = load_iris(return_X_y=True)
 SPACE = {"C": Real(1e-3, 1e2, log=True), "fit_intercept": Categorical([True, False])}

@@ -13,36 +13,29 @@ from torch.utils.data import TensorDataset
 import hybridlab as hl
 from hybridlab.conditional import ConditionalSpace
 from hybridlab.constraints import FeasibilityRules, Penalty
-from hybridlab.ml.activations import (
+from hybridlab.ml.nets import (
     ACTIVATION_NAMES,
     MixedActivation,
-    arch_parameters,
-    derive_activations,
-    make_activation,
-    mixed_activations,
-)
-from hybridlab.ml.models import digits_data
-from hybridlab.ml.nas import (
-    architecture_space,
-    config_from_params,
-    nas_compare,
-    nas_problem,
-)
-from hybridlab.ml.nets import (
     NetConfig,
+    TiedAutoencoder,
+    TinySequenceModel,
+    arch_parameters,
+    architecture_space,
     as_config,
     build_cnn,
     build_mlp,
     build_net,
+    config_from_params,
     count_parameters,
-)
-from hybridlab.ml.train import fit
-from hybridlab.ml.tying import (
-    TiedAutoencoder,
-    TinySequenceModel,
+    derive_activations,
+    make_activation,
+    mixed_activations,
+    nas_compare,
+    nas_problem,
     shares_storage,
     tying_report,
 )
+from hybridlab.ml.train import digits_data, fit
 from hybridlab.space import Space
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")

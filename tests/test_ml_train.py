@@ -10,14 +10,15 @@ import pytest
 import torch
 from torch.utils.data import Subset, TensorDataset
 
-from hybridlab.ml.models import SmallCNN, digits_data
 from hybridlab.ml.train import (
     HISTORY_COLUMNS,
     OPTIMIZERS,
     Checkpointer,
     EarlyStopping,
     Monitor,
+    SmallCNN,
     accuracy,
+    digits_data,
     fit,
     latency,
     latest_checkpoint,

@@ -60,7 +60,7 @@ from sklearn.preprocessing import (
 from hybridlab.conditional import Choice
 from hybridlab.space import Categorical, Integer, Real
 
-from ._augment import Augment, ImageAugment
+from ._augment import Augment
 from ._outliers import DropOutliers, OutlierClipper
 
 __all__ = ["STEPS", "make_preprocessor", "preprocessing_pipeline", "preprocessing_space"]

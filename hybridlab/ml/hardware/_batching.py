@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-
 __all__ = [
     "BATCHING_COLUMNS",
     "DynamicBatcher",

@@ -39,7 +39,6 @@ from hybridlab.conditional import Choice, ConditionalSpace
 from hybridlab.constraints import FeasibilityRules
 from hybridlab.driver import minimize
 from hybridlab.ml.train import Data, accuracy, as_dataset, fit, latency
-from hybridlab.optimizers import make
 from hybridlab.problem import Problem
 from hybridlab.space import Categorical, Integer, Real, Space
 
@@ -431,8 +430,7 @@ def nas_compare(train: Data, val: Data, test: Data, *,
             problem = nas_problem(train, val, kind=kind, **kwargs)
             objective: NASObjective = problem.objective
             t0 = time.perf_counter()
-            result = minimize(problem, make(opt) if isinstance(opt, str) else opt, budget,
-                              seed=seed)
+            result = minimize(problem, opt, budget, seed=seed)
             seconds = time.perf_counter() - t0
             hist = result.history
             keep = [c for c in ("eval", "y", "best_so_far", "status", "phase", "violation")
