@@ -12,8 +12,17 @@ budget, evaluations, failures, seeding and history.
 
 from .config import quick, scaled
 from .driver import EvaluationError, Progress, minimize, minimize_async
-from .fidelity import Fidelity, MultiFidelity
-from .hybrid import Adaptive, Islands, Memetic, Portfolio, Sequential, default, expensive
+from .fidelity import Fidelity
+from .hybrid import (
+    Adaptive,
+    Islands,
+    Memetic,
+    MultiFidelity,
+    Portfolio,
+    Sequential,
+    default,
+    expensive,
+)
 from .optimizers import (
     GA,
     PSO,
@@ -24,10 +33,9 @@ from .optimizers import (
     Optimizer,
     Population,
     RandomSearch,
-    make,
-    register,
 )
 from .problem import Problem
+from .registry import make, register, resolve
 from .result import Result
 from .space import Categorical, Integer, Real, Space
 
@@ -67,6 +75,7 @@ __all__ = [
     "minimize_async",
     "quick",
     "register",
+    "resolve",
     "scaled",
 ]
 

@@ -21,7 +21,7 @@ from . import __version__, cli_runs
 from .benchmarks import FUNCTIONS, make_instance
 from .driver import minimize
 from .io import atomic_write
-from .optimizers import REGISTRY, make
+from .registry import names, resolve
 from .tracking import StoreError
 
 __all__ = ["main"]
@@ -29,7 +29,7 @@ __all__ = ["main"]
 
 def _run(args: argparse.Namespace) -> int:
     inst = make_instance(args.function, args.dim, args.instance, seed=args.suite_seed)
-    opt = make(args.optimizer)
+    opt = resolve(args.optimizer)
     res = minimize(inst.problem(vectorized=True), opt, budget=args.budget, seed=args.seed,
                    store=args.store, run=args.run if args.store else None)
     print(f"{inst.name}  optimizer={args.optimizer}  budget={args.budget}  seed={args.seed}")
@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "optimizers":
-            print("\n".join(sorted(REGISTRY)))
+            print("\n".join(names()))
             return 0
         if args.command == "functions":
             for name, info in FUNCTIONS.items():

@@ -17,11 +17,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .fidelity import batch_fidelity, checked_fidelity
-from .optimizers import make
+from .optimizers.adapted import adapt
 from .optimizers.base import Optimizer, Population
 from .problem import Batch, Problem
+from .registry import resolve
 from .result import Result
+from .stepping import (
+    FailureRule,
+    batch_fidelity,
+    checked_ask,
+    checked_fidelity,
+    encode_init,
+    phase_labels,
+)
 
 __all__ = ["EvaluationError", "Progress", "minimize", "minimize_async"]
 
@@ -118,16 +126,6 @@ class _Recorder:
         return pd.DataFrame(cols)
 
 
-def _phases(opt: Optimizer, n: int) -> list[str]:
-    ph = getattr(opt, "phase", None) or type(opt).__name__.lower()
-    if isinstance(ph, str):
-        return [ph] * n
-    ph = list(ph)
-    if len(ph) < n:
-        raise RuntimeError(f"{type(opt).__name__}.phase gave {len(ph)} labels for {n} points")
-    return ph[:n]
-
-
 def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
              seed: int | None = None, executor: Executor | None = None,
              callbacks: Iterable[Callable[[Progress], bool | None]] = (),
@@ -145,7 +143,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         run ends earlier only if the optimizer's ``stop()`` says it converged or a
         callback returns True.  For a problem with a ``fidelity`` range the budget is in
         fidelity units (e.g. epochs): a plain optimizer's evaluation costs the full
-        fidelity, a :class:`~hybridlab.fidelity.MultiFidelity` one its rung's (see
+        fidelity, a :class:`~hybridlab.hybrid.MultiFidelity` one its rung's (see
         ``Result.cost``).
     seed : int, optional
         Seeds everything through ``numpy.random.SeedSequence``; the same seed gives the
@@ -193,15 +191,14 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     _check_args(problem, budget, on_error)
     budget = int(budget)
     callbacks = list(callbacks)
-    opt = make(optimizer) if isinstance(optimizer, str) else optimizer
-    if not hasattr(opt, "ask") or not hasattr(opt, "tell"):
-        raise ValueError(f"optimizer must speak ask/tell or be a registry name, got {opt!r}")
+    given = resolve(optimizer)
+    opt = adapt(given)  # the whole contract, also for a duck-typed object
     fid_spec = checked_fidelity(problem, opt)
     log = None
     if store is not None:
         from .runlog import open_run
 
-        log = open_run(store, run, problem, opt, seed, budget)
+        log = open_run(store, run, problem, given, seed, budget)
         seed = log.seed
     elif run is not None:
         raise ValueError("run= names a run in a store: also pass store='runs.db'")
@@ -241,19 +238,19 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     start_pop, halt = None, False
     if init is not None:  # warm start: evaluate the given points first
         fid0, cost0 = batch_fidelity(None, fid_spec)
-        X0 = _encode_init(space, init)[: max(1, int(budget / cost0 + 1e-9))]
+        X0 = encode_init(space, init)[: max(1, int(budget / cost0 + 1e-9))]
         X_told, fitness, halt = evaluate(X0, ["init"] * len(X0), fid0, cost0)
         start_pop = Population(X_told, fitness)
     opt.start(space.dim, np.random.default_rng(ss), start_pop, int(budget - spent))
     try:
         while spent < budget and not halt:
-            X = _checked_ask(opt, space.dim)
+            X = checked_ask(opt, space.dim)
             fid, cost = batch_fidelity(opt, fid_spec)
             fits = int((budget - spent) / cost + 1e-9)
             if fits < 1:  # the next batch costs more than the budget left
                 break
             X = X[:fits]
-            X_told, fitness, halt = evaluate(X, _phases(opt, len(X)), fid, cost)
+            X_told, fitness, halt = evaluate(X, phase_labels(opt, len(X)), fid, cost)
             opt.tell(X_told, fitness)
             if not halt and spent < budget and opt.stop():
                 stopped = "converged"
@@ -274,7 +271,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         history=rec.frame(), feasible=state.feasible, violation=state.violation,
         violations=dict(zip(problem.constraint_names, state.violations, strict=True))
         if state.violations else {},
-        x_unit=state.x_unit, seed=ss.entropy, optimizer=getattr(opt, "name", repr(opt)),
+        x_unit=state.x_unit, seed=ss.entropy, optimizer=opt.name,
         problem=problem.name, stopped=stopped, cost=None if fid_spec is None else spent,
     )
     _close_callbacks(callbacks, result)
@@ -321,30 +318,6 @@ def _evaluate(problem: Problem, values: Any, executor: Executor | None,
     return problem.evaluate_many(values, executor, fidelity=fid)
 
 
-def _encode_init(space: Any, init: Sequence[Any], what: str = "init") -> np.ndarray:
-    """User points (dicts, or arrays for real spaces) -> unit rows; ``what`` names the
-    argument in errors."""
-    points = list(init) if not isinstance(init, np.ndarray) else list(np.atleast_2d(init))
-    if not points:
-        raise ValueError(f"{what} is empty: give at least one point, or None")
-    try:
-        return space.encode_batch(points)
-    except ValueError as exc:
-        raise ValueError(f"{what}: {exc}") from None
-
-
-def _checked_ask(opt: Optimizer, dim: int) -> np.ndarray:
-    X = np.asarray(opt.ask(), dtype=float)
-    if X.ndim == 1 and X.shape[0] == dim:
-        X = X[None, :]
-    if X.ndim != 2 or X.shape[1] != dim or X.shape[0] < 1:
-        raise RuntimeError(f"{type(opt).__name__}.ask() returned shape {X.shape}; "
-                           f"expected (n >= 1, {dim})")
-    if not np.isfinite(X).all():
-        raise RuntimeError(f"{type(opt).__name__}.ask() returned non-finite points")
-    return np.clip(X, 0.0, 1.0)
-
-
 def _raise_first_failure(batch: Batch, n: int) -> None:
     i = batch.first_failure()
     if i is not None:
@@ -365,7 +338,7 @@ def _constraint_handler(problem: Problem, budget: int) -> Any:
 
 
 class _Best:
-    """Best feasible point so far, plus the worst finite fitness for failures."""
+    """Best feasible point so far, plus the failure rule (worst finite fitness)."""
 
     def __init__(self) -> None:
         self.y = math.inf
@@ -374,7 +347,7 @@ class _Best:
         self.violation = math.inf
         self.violations: tuple[float, ...] = ()
         self.feasible = False
-        self.worst = -math.inf
+        self.failures = FailureRule()
 
     def update(self, batch: Batch, X: np.ndarray, values: Any, handler: Any,
                full: bool = True) -> np.ndarray:
@@ -391,11 +364,7 @@ class _Best:
             i = int(np.argmin(np.where(ok, viol, np.inf)))
             if viol[i] < self.violation:
                 self._take(i, batch, X, values, False)
-        finite = fit[ok & np.isfinite(fit)]
-        if finite.size:
-            self.worst = max(self.worst, float(finite.max()))
-        fit[~ok] = self.worst if math.isfinite(self.worst) else math.inf
-        return fit
+        return self.failures.fill(fit, ok)
 
     def _take(self, i: int, batch: Batch, X: np.ndarray, values: Any, feasible: bool) -> None:
         self.y, self.feasible = float(batch.y[i]), feasible

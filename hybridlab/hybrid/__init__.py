@@ -8,21 +8,29 @@ combinator                     spelling        integration style
 ``Islands(opt, n, ...)``       ``opt * n``     parallel: islands exchange their best
 ``Memetic(g, l, ...)``         --              nested: local refinement inside the loop
 ``Adaptive(a, b, rule=...)``   --              switching: on stagnation, or a bandit
+``MultiFidelity(o, lo, hi)``   --              nested: successive halving per population
 =============================  ==============  ========================================
 
 Each is an :class:`~hybridlab.optimizers.base.Optimizer`, so they nest:
 ``(GA() >> LocalSearch()) | PSO()``; the string forms (``"ga>>local"``) work wherever a
-registry name does.
+registry name does (:mod:`hybridlab.registry`).
+
+Importing this package installs the operators ``>>``, ``|`` and ``*`` of
+:class:`~hybridlab.optimizers.base.Optimizer` (:data:`~hybridlab.optimizers.base.OPERATORS`):
+the base class sits a layer below the combinators and cannot import them.
 """
 
+from ..optimizers.base import OPERATORS
 from .adaptive import Adaptive
 from .composite import Composite
 from .default import default, expensive
 from .islands import Islands
 from .memetic import Memetic
-from .portfolio import Portfolio
-from .sequential import Sequential
-from .spec import parse
+from .multifidelity import MultiFidelity
+from .portfolio import Portfolio, either
+from .sequential import Sequential, then
 
-__all__ = ["Adaptive", "Composite", "Islands", "Memetic", "Portfolio", "Sequential", "default",
-           "expensive", "parse"]
+__all__ = ["Adaptive", "Composite", "Islands", "Memetic", "MultiFidelity", "Portfolio",
+           "Sequential", "default", "expensive"]
+
+OPERATORS.update({">>": then, "|": either, "*": Islands})

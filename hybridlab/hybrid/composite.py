@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..optimizers.base import Optimizer, Population
+from ..stepping import phase_labels
 
 __all__ = ["Composite", "fresh"]
 
@@ -23,11 +24,6 @@ def fresh(prototype: Optimizer) -> Optimizer:
     if not hasattr(prototype, "ask") or not hasattr(prototype, "tell"):
         raise ValueError(f"expected an optimizer (ask/tell), got {prototype!r}")
     return copy.deepcopy(prototype)
-
-
-def _labels(opt: Optimizer, n: int) -> list[str]:
-    ph = getattr(opt, "phase", None) or getattr(opt, "name", type(opt).__name__.lower())
-    return [ph] * n if isinstance(ph, str) else list(ph)[:n]
 
 
 class Composite(Optimizer):
@@ -74,7 +70,7 @@ class Composite(Optimizer):
                 X = X[: max(int(limit), 1)]
             blocks.append(X)
             owners.append(np.full(len(X), i))
-            phases += _labels(child, len(X))
+            phases += phase_labels(child, len(X))
         if not blocks:
             raise RuntimeError(f"{type(self).__name__} has no child to ask")
         self._owners = np.concatenate(owners)

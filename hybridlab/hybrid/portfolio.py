@@ -9,7 +9,7 @@ import numpy as np
 from ..optimizers.base import Optimizer, Population
 from .composite import Composite, fresh
 
-__all__ = ["Portfolio"]
+__all__ = ["Portfolio", "either"]
 
 
 class Portfolio(Composite):
@@ -116,3 +116,10 @@ class Portfolio(Composite):
 
     def stop(self) -> bool:
         return bool(all(self.children[i].stop() for i in np.flatnonzero(self.active)))
+
+
+def either(a: Optimizer, b: Optimizer) -> Portfolio:
+    """``a | b``; ``a | b | c`` gives one Portfolio of three equal arms."""
+    if isinstance(a, Portfolio) and a.weights is None and not a.race:
+        return Portfolio(*a.arms, b)
+    return Portfolio(a, b)

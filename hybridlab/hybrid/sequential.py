@@ -9,7 +9,7 @@ import numpy as np
 from ..optimizers.base import Optimizer, Population
 from .composite import Composite, fresh
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "then"]
 
 
 class Sequential(Composite):
@@ -88,6 +88,13 @@ class Sequential(Composite):
 
     def stop(self) -> bool:
         return self._stage == len(self.stages) - 1 and self.children[-1].stop()
+
+
+def then(a: Optimizer, b: Optimizer) -> Sequential:
+    """``a >> b``; ``a >> b >> c`` gives one Sequential of three equal stages."""
+    if isinstance(a, Sequential) and a.split is None:
+        return Sequential(*a.stages, b)
+    return Sequential(a, b)
 
 
 def _fractions(split: float | Sequence[float] | None, n: int) -> np.ndarray:

@@ -30,10 +30,11 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from ..driver import _checked_ask, _phases
-from ..optimizers import make
+from ..optimizers.adapted import adapt
 from ..optimizers.base import Optimizer, is_int
+from ..registry import resolve
 from ..space import Categorical, Dimension, Integer, Real, Space
+from ..stepping import FailureRule, checked_ask, phase_labels
 
 __all__ = ["HybridSampler"]
 
@@ -135,11 +136,8 @@ class HybridSampler(BaseSampler):
             raise ValueError(f"budget must be an integer >= 1 (trials) or None, got {budget!r}")
         if seed is not None and (not is_int(seed) or seed < 0):
             raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-        opt = make(optimizer) if isinstance(optimizer, str) else optimizer
-        if not all(callable(getattr(opt, m, None)) for m in ("start", "ask", "tell")):
-            raise ValueError(f"optimizer must speak ask/tell or be a spec string such as "
-                             f"'ga>>local', got {optimizer!r}")
-        self.optimizer = opt
+        self.optimizer = resolve(optimizer)
+        self._opt = adapt(self.optimizer)  # the whole contract, also for a duck type
         self.seed = seed
         self.budget = None if budget is None else int(budget)
         self._random = RandomSampler(seed=seed)
@@ -156,7 +154,7 @@ class HybridSampler(BaseSampler):
         self._y = np.empty(0)  # fitness (minimised; nan = failed), once done
         self._done = np.empty(0, dtype=bool)
         self._next = 0
-        self._worst = -math.inf
+        self._failures = FailureRule()
         self.n_suggested = 0
         self.n_told = 0
         self.n_fallback = 0
@@ -217,9 +215,7 @@ class HybridSampler(BaseSampler):
 
     def close(self) -> None:
         """Release the optimizer's resources (e.g. a local search's worker thread)."""
-        close = getattr(self.optimizer, "close", None)
-        if callable(close):
-            close()
+        self._opt.close()
 
     # -- internals ---------------------------------------------------------------------
     def _check_study(self, study: Study) -> None:
@@ -236,15 +232,15 @@ class HybridSampler(BaseSampler):
     def _new_batch(self) -> None:
         if not self._started:
             rng = np.random.default_rng(np.random.SeedSequence(self.seed))
-            self.optimizer.start(self.space.dim, rng, None, self.budget)
+            self._opt.start(self.space.dim, rng, None, self.budget)
             self._started = True
-        X = _checked_ask(self.optimizer, self.space.dim)
+        X = checked_ask(self._opt, self.space.dim)
         if self.budget is not None:
             X = X[: self.budget - self.n_told]
         self._batch += 1
         self._X = X
         self._configs = _configs(self.space, X)
-        self._phases = _phases(self.optimizer, len(X))
+        self._phases = phase_labels(self._opt, len(X))
         self._by_number = {}
         self._y = np.full(len(X), np.nan)
         self._done = np.zeros(len(X), dtype=bool)
@@ -285,16 +281,12 @@ class HybridSampler(BaseSampler):
         return x
 
     def _tell_batch(self) -> None:
-        y = self._y.copy()
-        ok = ~np.isnan(y)
-        if ok.any():
-            self._worst = max(self._worst, float(y[ok].max()))
-        y[~ok] = self._worst if math.isfinite(self._worst) else math.inf
-        self.optimizer.tell(self._X, y)
+        y = self._failures.fill(self._y, ~np.isnan(self._y))
+        self._opt.tell(self._X, y)
         self.n_told += len(y)
         if self.budget is not None and self.n_told >= self.budget:
             self._finish()
-        elif self.optimizer.stop():
+        elif self._opt.stop():
             self._finish()
 
     def _finish(self) -> None:

@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 from ray.tune.search import Searcher
 
-from ..driver import _checked_ask, _encode_init
-from ..optimizers import make
+from ..optimizers.adapted import adapt
 from ..optimizers.base import Optimizer, Population, is_int
+from ..registry import resolve
 from ..space import Space
+from ..stepping import FailureRule, checked_ask, encode_init
 
 __all__ = ["HybridSearcher"]
 
@@ -36,7 +37,7 @@ logger = logging.getLogger(__name__)
 #: the optimizer's state by replaying the told batches
 _STATE = ("_metric", "_mode", "seed", "budget", "_prototype", "_init", "_budget_hint",
           "_plan", "_told", "_finished", "_X", "_configs", "_y", "_done", "_next", "_trials",
-          "_n_suggested", "_n_told", "_worst", "best_value", "best_config")
+          "_n_suggested", "_n_told", "_failures", "best_value", "best_config")
 
 class HybridSearcher(Searcher):
     """A Ray Tune ``Searcher`` driven by a hybridlab optimizer.
@@ -119,17 +120,15 @@ class HybridSearcher(Searcher):
         _check_metric_mode(metric, mode)
         if budget is not None and (not is_int(budget) or budget < 1):
             raise ValueError(f"budget must be an integer >= 1 (trials) or None, got {budget!r}")
-        opt = make(optimizer) if isinstance(optimizer, str) else optimizer
-        if not hasattr(opt, "ask") or not hasattr(opt, "tell"):
-            raise ValueError(f"optimizer must speak ask/tell or be a spec string such as "
-                             f"'ga>>local', got {optimizer!r}")
+        opt = resolve(optimizer)
         super().__init__(metric=metric, mode=mode)
         self.space = space
         self.optimizer = opt
+        self._opt = adapt(opt)  # the whole contract, also for a duck type
         self._prototype = optimizer if isinstance(optimizer, str) else _pristine(opt)
         self.seed = seed
         self.budget = None if budget is None else int(budget)
-        self._init = None if points_to_evaluate is None else _encode_init(
+        self._init = None if points_to_evaluate is None else encode_init(
             space, points_to_evaluate, "points_to_evaluate")
         self._budget_hint: int | None = None
         self._plan: int | None = None  # the budget handed to optimizer.start
@@ -144,7 +143,7 @@ class HybridSearcher(Searcher):
         self._trials: dict[str, int] = {}  # trial id -> index in the current batch
         self._n_suggested = 0
         self._n_told = 0
-        self._worst = -math.inf
+        self._failures = FailureRule()
         self.best_value = math.nan
         self.best_config: dict[str, Any] | None = None
 
@@ -248,7 +247,8 @@ class HybridSearcher(Searcher):
         for k in _STATE:
             setattr(self, k, state[k])
         proto = self._prototype
-        self.optimizer = make(proto) if isinstance(proto, str) else copy.deepcopy(proto)
+        self.optimizer = resolve(proto, copy=True)
+        self._opt = adapt(self.optimizer)
         if not self._finished:
             self._replay()
 
@@ -278,9 +278,7 @@ class HybridSearcher(Searcher):
 
     def close(self) -> None:
         """Release the optimizer's resources (e.g. a local search's worker thread)."""
-        close = getattr(self.optimizer, "close", None)
-        if callable(close):
-            close()
+        self._opt.close()
 
     # -- internals ---------------------------------------------------------------------
     def _fitness(self, result: dict[str, Any] | None, error: bool) -> float:
@@ -309,13 +307,13 @@ class HybridSearcher(Searcher):
         if self.budget is not None and self._n_told >= self.budget:
             self._finish()
             return
-        self._set_batch(_checked_ask(self.optimizer, self.space.dim))
+        self._set_batch(checked_ask(self._opt, self.space.dim))
 
     def _start(self, init: Population | None) -> None:
         plan = self.budget if self.budget is not None else self._budget_hint
         self._plan = None if plan is None else max(plan - self._n_told, 1)
         rng = np.random.default_rng(np.random.SeedSequence(self.seed))
-        self.optimizer.start(self.space.dim, rng, init, self._plan)
+        self._opt.start(self.space.dim, rng, init, self._plan)
         self._stage = "run"
 
     def _set_batch(self, X: np.ndarray) -> None:
@@ -335,8 +333,7 @@ class HybridSearcher(Searcher):
             if not (self.best_config is not None and y[i] >= self._best_fitness()):
                 self.best_config = dict(self._configs[i])
                 self.best_value = float(-y[i] if self.mode == "max" else y[i])
-            self._worst = max(self._worst, float(y[ok].max()))
-        y[~ok] = self._worst if math.isfinite(self._worst) else math.inf
+        y = self._failures.fill(y, ok)
         self._told.append((self._X, y))
         self._apply(self._X, y)
 
@@ -346,9 +343,9 @@ class HybridSearcher(Searcher):
         if self._stage == "init":
             self._start(Population(X, y))
         else:
-            self.optimizer.tell(X, y)
+            self._opt.tell(X, y)
             if self.budget is None or self._n_told < self.budget:
-                if self.optimizer.stop():
+                if self._opt.stop():
                     self._finish()
                     return
         if self.budget is not None and self._n_told >= self.budget:

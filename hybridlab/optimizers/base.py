@@ -20,12 +20,13 @@ Writing your own optimizer takes a class with five members::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Optimizer", "OptimizerProtocol", "Population", "is_int"]
+__all__ = ["OPERATORS", "Optimizer", "OptimizerProtocol", "Population", "is_int"]
 
 
 def is_int(v: object) -> bool:
@@ -79,8 +80,48 @@ class Population:
 
 @runtime_checkable
 class OptimizerProtocol(Protocol):
-    """What the driver and the combinators rely on."""
+    """Everything the driver, the stepping helpers and the combinators may use.
 
+    :class:`Optimizer` gives each member a default, so an engine writes only ``start``,
+    ``ask`` and ``tell``.  A duck-typed object (not a subclass) needs ``start``, ``ask``
+    and ``tell``; the driver assumes the defaults of :class:`Optimizer` for the rest
+    (see :class:`hybridlab.stepping.Adapted`).
+
+    ``name``
+        Names the optimizer in ``Result.optimizer``, run stores and specs.
+    ``phase``
+        Label of the points of the last ``ask`` in ``Result.history``: one string, or one
+        per point (hybrids label each point with the stage that proposed it).
+    ``start(dim, rng, init=None, budget=None)``
+        Begin a run; ``init`` is a warm-start population, ``budget`` the number of
+        evaluations (or fidelity-weighted evaluations) intended for this optimizer: a
+        *hint* for schedules and budget splits, never a counter to enforce.
+    ``ask()`` / ``tell(X, y)``
+        Propose ``(n, dim)`` points of the unit box; learn their values (the driver may
+        tell fewer rows than were asked: the last batch is trimmed to the budget;
+        failures are told the worst value seen).
+    ``population``
+        The best points seen, best first: what a following stage starts from.
+    ``stop()``
+        Converged or stagnated (never because of the budget).
+    ``close()``
+        Release threads and other resources; called once when a run ends.
+    ``inject(X, y)``
+        Points evaluated elsewhere (migrants, refined points), not counted as told.
+    ``rungs``, ``fidelity``, ``previous_fidelity``
+        Multi-fidelity optimizers only: the fidelities they use (``None`` for a plain
+        optimizer), the fidelity of the last ``ask``'s batch (``None``: full fidelity), and
+        the fidelity its points were evaluated at before (``0.0``; a resumable objective
+        then costs only the difference).
+    """
+
+    name: str
+    rungs: np.ndarray | None
+    fidelity: float | None
+    previous_fidelity: float
+
+    @property
+    def phase(self) -> str | list[str]: ...
     def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
               budget: int | None = None) -> None: ...
     def ask(self) -> np.ndarray: ...
@@ -88,6 +129,22 @@ class OptimizerProtocol(Protocol):
     @property
     def population(self) -> Population: ...
     def stop(self) -> bool: ...
+    def close(self) -> None: ...
+    def inject(self, X: np.ndarray, y: np.ndarray) -> None: ...
+
+
+#: The implementations of ``a >> b``, ``a | b`` and ``a * n``, keyed by operator.  The
+#: combinators live a layer above this module, so :mod:`hybridlab.hybrid` fills this
+#: table when it is imported (``import hybridlab`` always imports it).
+OPERATORS: dict[str, Callable[..., Any]] = {}
+
+
+def _operator(symbol: str) -> Callable[..., Any]:
+    try:
+        return OPERATORS[symbol]
+    except KeyError:
+        raise RuntimeError(f"'{symbol}' between optimizers is implemented by "
+                           f"hybridlab.hybrid: import hybridlab first") from None
 
 
 class Optimizer:
@@ -108,6 +165,10 @@ class Optimizer:
     name: str = "optimizer"
     #: How many of the best points ``population`` keeps.
     archive_size: int = 100
+    #: Multi-fidelity optimizers only (see :class:`OptimizerProtocol`).
+    rungs: np.ndarray | None = None
+    fidelity: float | None = None
+    previous_fidelity: float = 0.0
 
     def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
               budget: int | None = None) -> None:
@@ -173,27 +234,20 @@ class Optimizer:
     def close(self) -> None:
         """Release threads or other resources; called by the driver when a run ends."""
 
-    # -- composition: a >> b, a | b, a * n ------------------------------------------------
+    # -- composition: a >> b, a | b, a * n (implemented in hybridlab.hybrid) -------------
     def __rshift__(self, other: Optimizer) -> Optimizer:
-        from ..hybrid import Sequential
-
-        if isinstance(self, Sequential) and self.split is None:  # a >> b >> c: equal thirds
-            return Sequential(*self.stages, other)
-        return Sequential(self, other)
+        """``a >> b``: :class:`~hybridlab.hybrid.Sequential`."""
+        return _operator(">>")(self, other)
 
     def __or__(self, other: Optimizer) -> Optimizer:
-        from ..hybrid import Portfolio
-
-        if isinstance(self, Portfolio) and self.weights is None and not self.race:
-            return Portfolio(*self.arms, other)
-        return Portfolio(self, other)
+        """``a | b``: :class:`~hybridlab.hybrid.Portfolio`."""
+        return _operator("|")(self, other)
 
     def __mul__(self, n: int) -> Optimizer:
-        from ..hybrid import Islands
-
+        """``a * n``: :class:`~hybridlab.hybrid.Islands`."""
         if isinstance(n, bool) or not isinstance(n, int | np.integer):
             return NotImplemented
-        return Islands(self, int(n))
+        return _operator("*")(self, int(n))
 
     __rmul__ = __mul__
 

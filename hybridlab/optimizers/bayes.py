@@ -18,6 +18,7 @@ import numpy as np
 from scipy.stats import norm, qmc, rankdata
 
 from .base import Optimizer, Population, is_int
+from .engines import build, run
 
 __all__ = ["BayesOpt", "expected_improvement"]
 
@@ -81,8 +82,10 @@ class BayesOpt(Optimizer):
         Exploration margin of expected improvement, in units of the standardised ``y``.
     inner : str or Optimizer, optional
         A *nested* hybrid: after the candidates, maximise expected improvement further
-        with this optimizer (e.g. ``"pso>>local"``), started from the ten best candidates,
-        for ``inner_budget`` surrogate evaluations per pick.  The acquisition is cheap and
+        with this optimizer (a plain engine's name such as ``"local"``, or an object such
+        as ``PSO() >> LocalSearch()`` or ``hybridlab.make("pso>>local")``), started from
+        the ten best candidates, for ``inner_budget`` surrogate evaluations per pick (a
+        copy is run by :func:`hybridlab.optimizers.engines.run`).  The acquisition is cheap and
         smooth, the kind of problem the population-then-gradient hybrids are made for;
         it pays off when the space has many dimensions (random candidates cover it
         thinly).
@@ -125,9 +128,8 @@ class BayesOpt(Optimizer):
         if not is_int(inner_budget) or inner_budget < 10:
             raise ValueError(f"BayesOpt inner_budget must be an integer >= 10, got "
                              f"{inner_budget!r}")
-        if inner is not None and not isinstance(inner, str) and not hasattr(inner, "ask"):
-            raise ValueError(f"BayesOpt inner must be an optimizer, a registry name or a "
-                             f"hybrid spec such as 'pso>>local', got {inner!r}")
+        if inner is not None:
+            build(inner, "BayesOpt inner")  # checks it early
         self.n_init, self.batch_size, self.candidates = n_init, batch_size, candidates
         self.xi, self.refit_every = float(xi), refit_every
         if not is_int(inner_min_dim) or inner_min_dim < 1:
@@ -193,20 +195,15 @@ class BayesOpt(Optimizer):
                         x: np.ndarray) -> np.ndarray:
         """Nested hybrid: maximise EI with another hybridlab optimizer, from the best
         candidates.  ``log EI`` is the objective: EI itself is flat (zero) far from data."""
-        from ..driver import minimize
-        from ..problem import Problem
-        from ..space import Space
-        from . import make
-
         def neg_log_ei(U: np.ndarray) -> np.ndarray:
             mu, sd = gp.predict(np.asarray(U), return_std=True)
             return -np.log(expected_improvement(mu, sd, best, self.xi) + 1e-300)
 
-        opt = make(self.inner) if isinstance(self.inner, str) else copy.deepcopy(self.inner)
-        problem = Problem(neg_log_ei, Space.box(self.dim, 0.0, 1.0), vectorized=True)
-        r = minimize(problem, opt, int(self.inner_budget), seed=int(self.rng.integers(2**32)),
-                     init=list(starts))
-        return np.clip(np.asarray(r.x, float), 0.0, 1.0) if np.isfinite(r.y) else x
+        opt = copy.deepcopy(build(self.inner, "BayesOpt inner"))
+        rng = np.random.default_rng(np.random.SeedSequence(int(self.rng.integers(2**32))))
+        x_best, y_best = run(opt, neg_log_ei, self.dim, int(self.inner_budget), rng,
+                             init=starts)
+        return np.clip(x_best, 0.0, 1.0) if np.isfinite(y_best) else x
 
     def tell(self, X: np.ndarray, y: np.ndarray) -> None:
         super().tell(X, y)

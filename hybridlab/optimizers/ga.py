@@ -4,7 +4,7 @@ DEAP supplies the variation and selection operators (``selTournament``,
 ``cxSimulatedBinaryBounded``, ``mutPolynomialBounded``); hybridlab supplies the loop.  No
 ``deap.creator`` globals: the individual type is local to this module.  DEAP's operators
 draw from the global :mod:`random` module, so the GA swaps its own state in around them
-and leaves the caller's untouched (see :mod:`hybridlab.optimizers._rng`).
+and leaves the caller's untouched (see :mod:`hybridlab.optimizers.rng`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 from deap import base, tools
 
 from ..schedules import Schedule, SuccessRule
-from ._rng import private_rng
 from .base import Optimizer, Population
+from .rng import private_rng
 
 __all__ = ["GA"]
 

@@ -22,8 +22,8 @@ from numbers import Real
 import numpy as np
 
 from ..schedules import Schedule
-from ._rng import private_rng
 from .base import Optimizer, Population, is_int
+from .rng import private_rng
 
 __all__ = ["PSO"]
 

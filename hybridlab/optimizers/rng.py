@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["private_rng"]
+__all__ = ["global_names", "private_rng"]
 
 
 def _bound_names(module: ModuleType, instance: Any) -> tuple[str, ...]:
@@ -33,6 +33,16 @@ _GLOBALS: dict[type, tuple[ModuleType, tuple[str, ...]]] = {
     random.Random: (random, _bound_names(random, random._inst)),  # type: ignore[attr-defined]
     np.random.RandomState: (np.random, _bound_names(np.random, np.random.mtrand._rand)),
 }
+
+
+def global_names(kind: type) -> tuple[str, ...]:
+    """Names of the module functions that draw from the hidden global generator of
+    ``kind`` (``random.Random`` or ``np.random.RandomState``).
+
+    >>> "shuffle" in global_names(np.random.RandomState)
+    True
+    """
+    return _GLOBALS[kind][1]
 
 
 class private_rng:

@@ -13,9 +13,9 @@ of a hybrid (``make("cmaes") >> LocalSearch()``).
 
 The libraries are an optional extra (``pip install hybridlab[peers]``): importing this
 module needs none of them; each adapter imports its library when it is built and says
-which extra to install when it is missing.  :func:`register_peers` adds the names above
-to :data:`hybridlab.optimizers.REGISTRY`; :func:`hybridlab.make` calls it by itself the
-first time a spec names a peer.
+which extra to install when it is missing.  :data:`PEERS` maps the names above to
+factories; :mod:`hybridlab.registry` reads it, so ``hybridlab.make("cmaes")`` and specs
+such as ``"cmaes>>local"`` work (a name registered by the user wins).
 
 Every adapter is seeded from the generator the driver hands to ``start`` (same seed,
 same :class:`~hybridlab.Result`), writes no files, prints nothing, and leaves the
@@ -25,13 +25,14 @@ caller's global random state and logging settings as they were.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .cma import CMAES
 from .nevergrad import NGOpt
 from .optuna import OptunaSampler
 
-__all__ = ["CMAES", "NGOpt", "OptunaSampler", "register_peers"]
+__all__ = ["CMAES", "PEERS", "NGOpt", "OptunaSampler"]
 
 
 def _optuna_tpe(**kwargs: Any) -> OptunaSampler:
@@ -55,24 +56,8 @@ def _ng_de(**kwargs: Any) -> NGOpt:
     return NGOpt("DE", **kwargs)
 
 
-#: registry name -> factory, added by :func:`register_peers`
-PEERS = {"cmaes": CMAES, "ipop_cmaes": _ipop_cmaes, "ngopt": NGOpt, "ng_cma": _ng_cma,
-         "ng_de": _ng_de, "optuna_tpe": _optuna_tpe, "optuna_cmaes": _optuna_cmaes}
-
-
-def register_peers() -> None:
-    """Add the names of :data:`PEERS` (``"cmaes"``, ``"ipop_cmaes"``, ``"ngopt"``,
-    ``"ng_cma"``, ``"ng_de"``, ``"optuna_tpe"``, ``"optuna_cmaes"``) to
-    :data:`hybridlab.optimizers.REGISTRY` (the libraries are imported only when one of
-    them is built).  :func:`hybridlab.make` calls this by itself for a spec naming a peer.
-
-    >>> from hybridlab.optimizers import REGISTRY
-    >>> register_peers()
-    >>> "cmaes" in REGISTRY and "optuna_tpe" in REGISTRY
-    True
-    """
-    from ..optimizers import REGISTRY, register
-
-    for key, factory in PEERS.items():
-        if key not in REGISTRY:  # a name the user registered first stays theirs
-            register(key, factory)
+#: registry name -> factory (:mod:`hybridlab.registry` reads it; nothing is imported
+#: from the peer libraries until a factory is called)
+PEERS: dict[str, Callable[..., Any]] = {
+    "cmaes": CMAES, "ipop_cmaes": _ipop_cmaes, "ngopt": NGOpt, "ng_cma": _ng_cma,
+    "ng_de": _ng_de, "optuna_tpe": _optuna_tpe, "optuna_cmaes": _optuna_cmaes}

@@ -21,7 +21,6 @@ def _require(module: str, package: str, who: str) -> ModuleType:
                           f"hybridlab: {_EXTRA} (or pip install {package})") from exc
 
 
-
 def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(2**31 - 1))
 
@@ -47,9 +46,3 @@ class _CopiesParameters:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-
-
-# ---------------------------------------------------------------------------------------
-# pycma
-# ---------------------------------------------------------------------------------------
-

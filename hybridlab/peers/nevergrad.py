@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..optimizers._rng import _GLOBALS
 from ..optimizers.base import Optimizer, Population, is_int
+from ..optimizers.rng import global_names
 from ._common import _CopiesParameters, _require, _seed
 
 #: fallback warnings already shown in this process
@@ -35,8 +35,8 @@ def _import_nevergrad(who: str) -> ModuleType:
 
 def _np_random_names() -> tuple[str, ...]:
     """``np.random`` functions that draw from (or reseed) the hidden global RandomState
-    (the same list :mod:`hybridlab.optimizers._rng` swaps, found when hybridlab loads)."""
-    return (*_GLOBALS[np.random.RandomState][1], "seed")
+    (the same list :mod:`hybridlab.optimizers.rng` swaps, found when hybridlab loads)."""
+    return (*global_names(np.random.RandomState), "seed")
 
 
 def _ignore_seed(*args: object, **kwargs: object) -> None:

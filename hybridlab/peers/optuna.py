@@ -165,18 +165,3 @@ class OptunaSampler(_CopiesParameters, Optimizer):
         with _quiet_optuna(self._optuna):
             self.study_.add_trials(self._trials(np.asarray(X, dtype=float).reshape(-1, self.dim),
                                                 np.asarray(y, dtype=float).reshape(-1)))
-
-
-# ---------------------------------------------------------------------------------------
-# registry
-# ---------------------------------------------------------------------------------------
-
-def _optuna_tpe(**kwargs: Any) -> OptunaSampler:
-    return OptunaSampler("tpe", **kwargs)
-
-
-def _optuna_cmaes(**kwargs: Any) -> OptunaSampler:
-    return OptunaSampler("cmaes", **kwargs)
-
-
-#: registry name -> factory, added by :func:`register_peers`

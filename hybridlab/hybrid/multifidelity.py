@@ -1,0 +1,166 @@
+"""Multi-fidelity search: score many candidates cheaply, promote the promising ones.
+
+An objective that accepts ``fidelity`` (training epochs, a data fraction, ``max_iter``)
+declares its range on the problem, ``Problem(f, space, fidelity=(1, 27))``, and is then
+called as ``f(x, fidelity=r)``.  The budget of such a problem is counted in **fidelity
+units** (e.g. epochs), and every ``Result`` reports both the evaluations and the cost.
+A plain optimizer evaluates every point at full fidelity.
+
+:class:`MultiFidelity` wraps any optimizer or hybrid with successive-halving rules inside
+each population: every candidate the inner optimizer asks for is scored at the lowest
+rung ``r0``, the best ``1/eta`` of them at ``r0 * eta``, and so on up to the full
+fidelity; then the inner optimizer is told the whole population at once, each candidate
+with the value of the highest rung it reached (kept no better than any candidate that
+went further, so a rank-based GA and a value-based swarm both see a consistent order).
+That is how BOHB and DEHB save budget, but inside any hybrid of hybridlab.
+
+With ``Fidelity(low, high, resumable=True)`` a promoted candidate costs only the extra
+fidelity (an objective that resumes training from its lower-rung checkpoint, such as
+:func:`hybridlab.ml.train.epochs_objective`); otherwise each rung costs its full
+fidelity.
+
+Example
+-------
+>>> import numpy as np
+>>> import hybridlab as hl
+>>> def noisy_sphere(x, fidelity):  # fewer "epochs", more noise
+...     return float(np.sum(x ** 2) + np.sin(7 * x).sum() / fidelity)
+>>> p = hl.Problem(noisy_sphere, hl.Space.box(3, -2, 2), fidelity=(1, 27))
+>>> r = hl.minimize(p, hl.MultiFidelity(hl.GA(pop_size=27), 1, 27), budget=2000, seed=0)
+>>> sorted(set(r.history["fidelity"])), r.cost <= 2000, bool(r.y < 0.5)
+([1.0, 3.0, 9.0, 27.0], True, True)
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from ..fidelity import Fidelity, rungs
+from ..optimizers.base import Optimizer, Population
+from ..optimizers.engines import build
+from ..stepping import phase_labels
+
+__all__ = ["MultiFidelity"]
+
+
+class MultiFidelity(Optimizer):
+    """Successive halving inside every population an optimizer asks for.
+
+    Parameters
+    ----------
+    optimizer : Optimizer or str
+        Any optimizer or hybrid (a prototype: copied, never mutated), or the name of a
+        plain engine (``"ga"``, ``"pso"``...; a hybrid spec is built first:
+        ``MultiFidelity(hl.make("ga>>local"), 1, 27)``).
+    min_fidelity, max_fidelity : float
+        The lowest rung and the full fidelity (the problem's ``high``).
+    eta : float
+        Promotion ratio (> 1): the best ``1/eta`` of a rung go on to ``eta`` times the
+        fidelity.
+
+    Notes
+    -----
+    The driver passes ``fidelity`` to the objective and counts the budget in fidelity
+    units; the history has ``fidelity`` and ``cost`` columns.  Failed evaluations (told
+    the worst value) rank last.  ``population`` holds full-fidelity values only, so a
+    stage after it (``MultiFidelity(ga, 1, 27) >> local``) starts from comparable points.
+    """
+
+    def __init__(self, optimizer: Any, min_fidelity: float, max_fidelity: float,
+                 eta: float = 3) -> None:
+        optimizer = build(optimizer, "optimizer")
+        Fidelity(min_fidelity, max_fidelity)  # validates the range
+        if isinstance(eta, bool) or not isinstance(eta, int | float) or eta <= 1:
+            raise ValueError(f"eta must be a number > 1 (the promotion ratio, e.g. 3), "
+                             f"got {eta!r}")
+        self.optimizer = optimizer
+        self.min_fidelity, self.max_fidelity, self.eta = min_fidelity, max_fidelity, eta
+        self.rungs = rungs(min_fidelity, max_fidelity, eta)
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"mf({getattr(self.optimizer, 'name', 'optimizer')})"
+
+    def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
+              budget: int | None = None) -> None:
+        super().start(dim, rng, init, budget)
+        self.inner = copy.deepcopy(self.optimizer)
+        per_candidate = float(np.sum(self.rungs * float(self.eta) ** -np.arange(len(self.rungs))))
+        hint = None if budget is None else max(1, int(budget / per_candidate))
+        self.inner.start(dim, rng, init, hint)
+        self._bracket: dict[str, Any] | None = None
+        self.fidelity = float(self.rungs[0])
+        self.previous_fidelity = 0.0
+
+    # -- one bracket: a population through the rungs ------------------------------------
+
+    def _new_bracket(self) -> None:
+        X = np.asarray(self.inner.ask(), dtype=float)
+        X = X[None, :] if X.ndim == 1 else X
+        labels = phase_labels(self.inner, len(X))
+        self._bracket = {"X": X, "labels": labels, "rung": 0,
+                         "active": np.arange(len(X)),
+                         "y": np.full((len(self.rungs), len(X)), np.nan)}
+
+    def ask(self) -> np.ndarray:
+        if self._bracket is None:
+            self._new_bracket()
+        b = self._bracket
+        k = b["rung"]
+        self.fidelity = float(self.rungs[k])
+        self.previous_fidelity = float(self.rungs[k - 1]) if k else 0.0
+        self._labels = [b["labels"][i] for i in b["active"]]
+        return b["X"][b["active"]]
+
+    @property
+    def phase(self) -> list[str]:  # type: ignore[override]
+        return self._labels
+
+    def tell(self, X: np.ndarray, y: np.ndarray) -> None:
+        b = self._bracket
+        y = np.asarray(y, dtype=float).reshape(-1)
+        k, active = b["rung"], b["active"][: len(y)]  # the driver may trim a last batch
+        b["y"][k, active] = y
+        if k == len(self.rungs) - 1:
+            super().tell(b["X"][active], y)  # full-fidelity values: this optimizer's own
+            self._finish()
+            return
+        n_keep = max(1, int(len(active) / self.eta + 1e-9))
+        finite = np.isfinite(y)
+        order = np.argsort(np.where(finite, y, np.inf), kind="stable")
+        keep = order[:n_keep]
+        keep = keep[finite[keep]] if finite.any() else keep[:0]
+        if keep.size == 0:  # nothing worth promoting: tell what we have
+            self._finish()
+            return
+        b["active"], b["rung"] = np.sort(active[keep]), k + 1
+
+    def _finish(self) -> None:
+        """Tell the inner optimizer the whole population, each candidate with the value of
+        its highest rung, never better than a candidate that got further."""
+        b = self._bracket
+        Y = b["y"]
+        told = np.full(Y.shape[1], np.nan)
+        worst_above = -np.inf
+        for k in range(len(self.rungs) - 1, -1, -1):
+            reached = ~np.isnan(Y[k]) & np.isnan(told)
+            told[reached] = np.maximum(Y[k, reached], worst_above)
+            if reached.any():
+                worst_above = max(worst_above, float(np.max(told[reached])))
+        seen = ~np.isnan(told)
+        if seen.any():
+            self.inner.tell(b["X"][seen], told[seen])
+        self._bracket = None
+
+    def stop(self) -> bool:
+        return self._bracket is None and self.inner.stop()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __repr__(self) -> str:
+        return (f"MultiFidelity({self.optimizer!r}, {self.min_fidelity}, "
+                f"{self.max_fidelity}, eta={self.eta})")
