@@ -1,4 +1,5 @@
 """Small tabular data sets that ship with the repository, and their loaders.
+Over 400 lines: a catalogue, one spec and one documented loader per shipped data set.
 
 The CSV files live in ``datasets/`` at the repository root (next to the ``hybridlab``
 package; ``pip install -e .`` keeps them there).  They are derived from scikit-learn's

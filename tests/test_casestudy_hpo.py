@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from hybridlab.casestudies import CaseStudyResult
-from hybridlab.casestudies._report import write_report
 from hybridlab.casestudies.hpo_cnn import (
     DEFAULTS,
     SEARCHERS,
@@ -18,7 +17,8 @@ from hybridlab.casestudies.hpo_cnn import (
     make_cnn,
     run,
 )
-from hybridlab.ml.models import SmallCNN
+from hybridlab.ml.train import SmallCNN
+from hybridlab.reporting import render_sections
 
 TARGETS = ("tuned beats default by >= 5 points",
            "hybrid reaches Bayesian result in no more trials")
@@ -105,6 +105,6 @@ def test_helpers():
     assert m == 2.0 and h > 0
 
 
-def test_write_report_rejects_unknown_content(tmp_path):
-    with pytest.raises(ValueError):
-        write_report(tmp_path, "T", [("x", 3)], command="c", env={})
+def test_report_sections_reject_unknown_content():
+    with pytest.raises(ValueError, match="content must be str, DataFrame or Figure"):
+        render_sections("T", [("x", 3)], command="c", env={})

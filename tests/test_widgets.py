@@ -123,9 +123,9 @@ def test_params_table_and_status_line():
     assert "... 5 more" in params_table(np.zeros(25))
     assert params_table(None) == ""
     prog = minimize(SPHERE, "ga", budget=50, seed=0)
-    from hybridlab.widgets import _State
+    from hybridlab.widgets._views import State
 
-    line = status_line(_State(50, 100, math.inf, None, 0.5, lambda: prog.history))
+    line = status_line(State(50, 100, math.inf, None, 0.5, lambda: prog.history))
     assert "none feasible yet" in line and "100 evals/s" in line
 
 

@@ -1,4 +1,5 @@
 """Constrained test problems with known optima, and repair functions for them.
+Over 400 lines: a catalogue of six problems, each with its constraints, repair and record.
 
 Each factory returns a :class:`~hybridlab.Problem` (minimisation, ``g(x) <= 0`` feasible)
 whose constraints are module-level functions with descriptive names, so that

@@ -2,8 +2,9 @@
 
 ``hybridlab reproduce case-study-1 | case-study-2 | all [--quick]`` runs them and writes
 ``reports/case-study-N/report.md`` (tables, plots, the exact command, seeds and package
-versions).  Each study is a function ``run(out_dir, *, quick=False, progress=True) ->
-CaseStudyResult``:
+versions, from :func:`hybridlab.provenance.environment`) with
+:func:`hybridlab.reporting.write_report`.  Each study is a function ``run(out_dir, *,
+quick=False, progress=True) -> CaseStudyResult``:
 
 * ``case-study-1`` (:mod:`~hybridlab.casestudies.hpo_cnn`): hyperparameter search of a
   small CNN (Bayesian, random and hybrid searchers at equal budgets) against honest
@@ -15,8 +16,6 @@ CaseStudyResult``:
 from __future__ import annotations
 
 import importlib
-import platform
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["CASE_STUDIES", "CaseStudyResult", "environment", "run_case_study"]
+__all__ = ["CASE_STUDIES", "CaseStudyResult", "run_case_study"]
 
 #: command-line name -> "module:function"
 CASE_STUDIES: dict[str, str] = {
@@ -43,20 +42,6 @@ class CaseStudyResult:
     report: Path
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     targets: dict[str, tuple[bool, str]] = field(default_factory=dict)
-
-
-def environment() -> dict[str, str]:
-    """Versions a report states (Python, platform and the packages that decide results)."""
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for name in ("hybridlab", "numpy", "scipy", "scikit-learn", "torch", "optuna",
-                 "onnxruntime"):
-        try:
-            from importlib.metadata import version
-
-            out[name] = version(name)
-        except Exception:  # not installed: say so rather than fail
-            out[name] = "not installed"
-    return out
 
 
 def _resolve(name: str) -> Callable[..., CaseStudyResult]:

@@ -1,18 +1,20 @@
-"""The report of case study 2 (:mod:`hybridlab.casestudies.edge`): markdown, CSVs, plots."""
+"""The report text and plots of case study 2 (:mod:`hybridlab.casestudies.edge`); the
+folder is written by :func:`hybridlab.reporting.write_report`."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
-from hybridlab.io import atomic_write
+from hybridlab.provenance import environment
+from hybridlab.reporting import markdown_table
 
-from . import environment
+from ._common import ENV_PACKAGES
 
-__all__ = ["write_report"]
+__all__ = ["compose"]
 
 _HEAD_COLS = ["variant", "engine", "bytes_compact", "smaller_pct_compact", "bytes_torch_save",
               "smaller_pct_torch_save", "nonzero", "test_accuracy", "test_accuracy_ci95",
@@ -28,16 +30,17 @@ def _md(df: pd.DataFrame, cols: list[str] | None = None) -> str:
         if c.startswith(("bytes_", "nonzero", "params", "c1", "c2", "hidden")) \
                 and df[c].notna().all():
             df[c] = df[c].round().astype(int)
-    return df.to_markdown(index=False, floatfmt=".4g")
+    return markdown_table(df, ".4g")
 
 
-def _plots(out_dir: Path, tables: dict[str, pd.DataFrame], deploy: str) -> list[str]:
+def _plots(tables: dict[str, pd.DataFrame], deploy: str) -> dict[str, Callable[[str], Any]]:
+    """``png name -> write(path)`` of the two figures."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    made = []
+    made = {}
     summary, evals = tables["all_engines"], tables["search_evals"]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for _, r in summary.iterrows():
@@ -55,9 +58,8 @@ def _plots(out_dir: Path, tables: dict[str, pd.DataFrame], deploy: str) -> list[
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Size vs accuracy (variants: test, mean over seeds; search: val)")
     fig.tight_layout()
-    atomic_write(out_dir / "size_vs_accuracy.png", lambda p: fig.savefig(p, dpi=110))
     plt.close(fig)
-    made.append("size_vs_accuracy.png")
+    made["size_vs_accuracy.png"] = lambda p, fig=fig: fig.savefig(p, dpi=110)
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     labels = [f"{v} [{e}]" for v, e in zip(summary.variant, summary.engine, strict=True)]
@@ -76,31 +78,21 @@ def _plots(out_dir: Path, tables: dict[str, pd.DataFrame], deploy: str) -> list[
         ax.invert_yaxis()
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    atomic_write(out_dir / "latency.png", lambda p: fig.savefig(p, dpi=110))
     plt.close(fig)
-    made.append("latency.png")
+    made["latency.png"] = lambda p, fig=fig: fig.savefig(p, dpi=110)
     return made
 
 
-def write_report(out_dir: Path, tables: dict[str, pd.DataFrame],
-                 targets: dict[str, tuple[bool, str]], *, deploy: str, engines: list[str],
-                 quick: bool, seeds: int, cfg: dict[str, Any], base_val: float,
-                 elapsed: float, arch: dict[str, Any]) -> Path:
-    """Write ``report.md``, one CSV per table and two plots into ``out_dir``.
-
-    Returns
-    -------
-    pathlib.Path
-        The report file.
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
-        atomic_write(out_dir / f"{name}.csv", lambda p, df=df: df.to_csv(p, index=False))
+def compose(tables: dict[str, pd.DataFrame], targets: dict[str, tuple[bool, str]], *,
+            deploy: str, engines: list[str], quick: bool, seeds: int, cfg: dict[str, Any],
+            base_val: float, elapsed: float, arch: dict[str, Any]
+            ) -> tuple[str, dict[str, Callable[[str], Any]]]:
+    """The report's markdown and its two plots (``png name -> write(path)``), for
+    :func:`hybridlab.reporting.write_report` with ``tables`` as the CSVs."""
     try:
-        plots = _plots(out_dir, tables, deploy)
+        plots = _plots(tables, deploy)
     except Exception as exc:  # a report without plots beats no report
-        plots, plot_error = [], f"{type(exc).__name__}: {exc}"
+        plots, plot_error = {}, f"{type(exc).__name__}: {exc}"
     else:
         plot_error = ""
     head, summary = tables["headline"], tables["all_engines"]
@@ -136,7 +128,7 @@ def write_report(out_dir: Path, tables: dict[str, pd.DataFrame],
             "best_val_accuracy_mean": g.val_accuracy.mean(),
             "best_test_accuracy_mean": g.test_accuracy.mean(),
             "seconds_mean": g.seconds.mean()}).reset_index())
-    env = environment()
+    env = environment(ENV_PACKAGES)
     ort_b1 = base.get("ort_b1_ms_median", math.nan)
     md = [
         "# Case study 2: pruning + int8 quantization for edge inference", "",
@@ -153,7 +145,7 @@ def write_report(out_dir: Path, tables: dict[str, pd.DataFrame],
         "## Headline", "",
         f"int8 rows use the deployment engine **{deploy}**. Sizes are files written and "
         "measured; the headline ratio uses the **compact format** (bitmask + LZMA, "
-        "`hybridlab.ml.model_size`) for both sides, `torch.save` is shown too. Accuracy: "
+        "`hybridlab.ml.compress`) for both sides, `torch.save` is shown too. Accuracy: "
         "test, mean over seeds with the 95% t-interval half-width (NaN for one seed). "
         "Latency: ms, median over seeds of each seed's median / p95, one thread; `frozen` = "
         "frozen TorchScript, `ort` = ONNX Runtime (float model only).", "",
@@ -199,6 +191,4 @@ def write_report(out_dir: Path, tables: dict[str, pd.DataFrame],
         *[f"* {k}: {v}" for k, v in env.items()], "",
         "Files: " + ", ".join(f"`{n}.csv`" for n in tables) + ".", "",
     ]
-    report = out_dir / "report.md"
-    atomic_write(report, lambda p: Path(p).write_text("\n".join(md)))
-    return report
+    return "\n".join(md), plots

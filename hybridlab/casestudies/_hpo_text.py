@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from ._hpo_setup import DEFAULTS, SPACE, TASKS
+
 __all__ = ["report_sections"]
 
 _QUICK = "**QUICK MODE: a smoke run, the numbers illustrate and do not measure.**\n\n"
@@ -23,9 +25,8 @@ def _fmt_head(df: pd.DataFrame) -> pd.DataFrame:
 def report_sections(tables: dict[str, pd.DataFrame], targets: dict[str, tuple[bool, str]],
                     *, plots: dict[str, Any], quick: bool, seeds: int, budget: int,
                     epochs: int, elapsed: float) -> list[tuple[str, Any]]:
-    """The ``(heading, content)`` sections of the report (see :mod:`._report`)."""
-    from .hpo_cnn import DEFAULTS, SPACE, TASKS
-
+    """The ``(heading, content)`` sections of the report (see
+    :func:`hybridlab.reporting.render_sections`)."""
     summary, per_seed = tables["summary"], tables["per_seed"]
     tasks = list(dict.fromkeys(summary.task))
     head_task = tasks[0]

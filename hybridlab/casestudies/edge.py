@@ -41,14 +41,13 @@ from hybridlab.ml.compress import (
     quantize_static,
     saved_size,
 )
-from hybridlab.ml.models import SmallCNN, digits_data
-from hybridlab.ml.monitor import accuracy, latency
-from hybridlab.ml.train import fit
+from hybridlab.ml.train import SmallCNN, accuracy, digits_data, fit, latency
+from hybridlab.reporting import write_report
 from hybridlab.space import Categorical, Integer, Real
 
 from . import CaseStudyResult
-from ._edge_report import write_report
-from ._report import ci95
+from ._common import ci95
+from ._edge_text import compose
 
 __all__ = ["BASE_ARCH", "VARIANTS", "ci95", "run"]
 
@@ -109,7 +108,7 @@ def measure(model: nn.Module, data: tuple[Any, Any, Any], repeats: int) -> dict[
 
 def _ort_rows(model: nn.Module, example: torch.Tensor, repeats: int) -> dict[str, float]:
     """ONNX Runtime latency of the float model (and the .onnx file size)."""
-    from hybridlab.ml.onnx_export import compare_inference, export_onnx, onnx_session
+    from hybridlab.ml.hardware import compare_inference, export_onnx, onnx_session
 
     with tempfile.TemporaryDirectory() as folder:
         path = export_onnx(model, example[:2], Path(folder) / "model.onnx")
@@ -360,8 +359,9 @@ def run(out_dir: Path, *, quick: bool = False, progress: bool = True,
     elapsed = time.perf_counter() - t_start
     tables = {"headline": head, "all_engines": summary, "per_seed": long,
               "search_best": best, "search_evals": evals}
-    report = write_report(out_dir, tables, targets, deploy=deploy, engines=engines,
-                          quick=quick, seeds=n_seeds, cfg=cfg, base_val=base_val,
-                          elapsed=elapsed, arch=BASE_ARCH)
+    text, figures = compose(tables, targets, deploy=deploy, engines=engines, quick=quick,
+                            seeds=n_seeds, cfg=cfg, base_val=base_val, elapsed=elapsed,
+                            arch=BASE_ARCH)
+    report = write_report(out_dir, text, tables=tables, figures=figures)
     return CaseStudyResult(name="case-study-2", headline=head, report=report, tables=tables,
                            targets=targets)

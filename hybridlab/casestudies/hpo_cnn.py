@@ -13,7 +13,7 @@
 
 Tasks (:data:`TASKS`): ``"noisy-small"`` (the headline: 250 training images -- about 25 per
 class, stratified -- of scikit-learn's digits, Gaussian pixel noise sd 0.25, 300 validation
-images, the rest for test) and ``"digits"`` (the standard split of :func:`~hybridlab.ml.models.
+images, the rest for test) and ``"digits"`` (the standard split of :func:`~hybridlab.ml.train.
 digits_data`, where defaults nearly saturate). The seed draws the split, the noise, the
 initialisation and the searcher's randomness. Nothing is selected on the test set.
 
@@ -39,47 +39,28 @@ import torch
 from torch import nn
 
 import hybridlab as hl
-from hybridlab.ml.monitor import accuracy
-from hybridlab.ml.train import fit
-from hybridlab.space import Categorical, Integer, Real, Space
+from hybridlab.ml.train import accuracy, fit
+from hybridlab.provenance import environment
+from hybridlab.reporting import render_sections, write_report
 
-from . import CaseStudyResult, environment
-from ._report import (
-    ci95,
-    write_report,
+from . import CaseStudyResult
+from ._common import ENV_PACKAGES, ci95
+from ._hpo_setup import (
+    BAYESIAN,
+    DEFAULTS,
+    EPOCHS,
+    HEADLINE_TASK,
+    HYBRIDS,
+    LONGER,
+    SEARCHERS,
+    SPACE,
+    TASKS,
 )
+from ._hpo_text import report_sections
 
 __all__ = ["BAYESIAN", "DEFAULTS", "EPOCHS", "HYBRIDS", "SEARCHERS", "SPACE", "TASKS",
            "ci95", "load_task", "make_cnn", "run", "train_and_score"]
 
-#: what a user starts from (SmallCNN() defaults, Adam lr 1e-3, batch 32 as in Keras)
-DEFAULTS: dict[str, Any] = {"lr": 1e-3, "n_conv": 2, "channels": 8, "kernel": 3,
-                            "hidden": 64, "dropout": 0.0, "weight_decay": 0.0,
-                            "batch_size": 32}
-#: training epochs, the same for the default and every trial (halved in quick mode)
-EPOCHS = 20
-#: the search space (conv widths double per block: channels, 2*channels, 4*channels)
-SPACE = Space({
-    "lr": Real(1e-4, 3e-2, log=True),
-    "n_conv": Integer(1, 3),
-    "channels": Integer(4, 32, log=True),
-    "kernel": Categorical([3, 5]),
-    "hidden": Categorical([0, 32, 64, 128, 256]),
-    "dropout": Real(0.0, 0.5),
-    "weight_decay": Real(1e-6, 1e-2, log=True),
-    "batch_size": Categorical([16, 32, 64, 128]),
-})
-SEARCHERS = ("optuna_tpe", "bayes", "random", "expensive", "ga>>local")
-BAYESIAN = ("optuna_tpe", "bayes")
-HYBRIDS = ("expensive", "ga>>local")
-#: per task: training / validation images per class (None: digits_data split) and noise sd
-TASKS: dict[str, dict[str, Any]] = {
-    "noisy-small": {"train_per_class": 25, "val_per_class": 30, "noise": 0.25},
-    "digits": {"train_per_class": None, "val_per_class": None, "noise": 0.0},
-}
-_HEADLINE_TASK = "noisy-small"
-#: the control row: the default settings trained three times as many epochs
-_LONGER = "default, 3x epochs"
 
 
 def make_cnn(cfg: dict[str, Any], n_classes: int = 10) -> nn.Module:
@@ -222,7 +203,7 @@ def _summaries(per_seed: pd.DataFrame, curves: pd.DataFrame, budget: int
 
 def _targets(head: pd.DataFrame, budget: int) -> dict[str, tuple[bool, str]]:
     h = head[head.task == head.task.iloc[0]].set_index("setting")
-    h = h.drop(index=_LONGER, errors="ignore")
+    h = h.drop(index=LONGER, errors="ignore")
     bayes = [b for b in BAYESIAN if b in h.index]
     hyb = [s for s in HYBRIDS if s in h.index]
     task = head.task.iloc[0]
@@ -303,7 +284,7 @@ def run(out_dir: Path, *, quick: bool = False, progress: bool = True,
     n_seeds = int(seeds if seeds is not None else (1 if quick else 3))
     budget = int(budget if budget is not None else (4 if quick else 30))
     searchers = tuple(searchers if searchers is not None else SEARCHERS)
-    tasks = tuple(tasks if tasks is not None else ((_HEADLINE_TASK,) if quick else TASKS))
+    tasks = tuple(tasks if tasks is not None else ((HEADLINE_TASK,) if quick else TASKS))
     if n_seeds < 1 or budget < 2:
         raise ValueError(f"seeds must be >= 1 and budget >= 2, got seeds={n_seeds}, "
                          f"budget={budget}")
@@ -336,7 +317,7 @@ def run(out_dir: Path, *, quick: bool = False, progress: bool = True,
                              "search_seconds": 0.0, "trainings": 1, **DEFAULTS})
                 longer = train_and_score(DEFAULTS, data, fresh, 3 * epochs, test=True)
                 tick(f"{task} s{seed} default x3")
-                control.append({"task": task, "seed": seed, "setting": _LONGER,
+                control.append({"task": task, "seed": seed, "setting": LONGER,
                                 "val_accuracy_search": longer["val_accuracy"], **longer,
                                 "search_seconds": 0.0, "trainings": 1, **DEFAULTS})
                 for s in searchers:
@@ -366,10 +347,8 @@ def run(out_dir: Path, *, quick: bool = False, progress: bool = True,
     targets = _targets(head, budget)
     tables = {"headline": head, "summary": summary, "per_seed": per_seed,
               "curves": curves_df, "trials_to_reach": reach}
-    from ._hpo_text import report_sections
-
     default_args = budget == (4 if quick else 30) and searchers == SEARCHERS and \
-        tasks == ((_HEADLINE_TASK,) if quick else tuple(TASKS))
+        tasks == ((HEADLINE_TASK,) if quick else tuple(TASKS))
     command = ("hybridlab reproduce case-study-1" + (" --quick" if quick else "")
                + ("" if seeds is None else f" --seeds {n_seeds}")
                if default_args else
@@ -380,7 +359,9 @@ def run(out_dir: Path, *, quick: bool = False, progress: bool = True,
                                                        for t in tasks},
                                quick=quick, seeds=n_seeds, budget=budget, epochs=epochs,
                                elapsed=elapsed)
-    report = write_report(out_dir, "Case study 1: hyperparameter search of a small CNN "
-                          "vs default settings", sections, command, environment())
+    text, csvs, figures = render_sections(
+        "Case study 1: hyperparameter search of a small CNN vs default settings", sections,
+        command=command, env=environment(ENV_PACKAGES))
+    report = write_report(out_dir, text, tables=csvs, figures=figures)
     return CaseStudyResult(name="case-study-1", headline=head, report=report, tables=tables,
                            targets=targets)

@@ -17,7 +17,8 @@ Study('study': 2 optimizers x 2 problems x 2 seeds, 8 runs, 0 crashed)
 ['pso>>local', 'random']
 """
 
-from .compare import DEFAULT_TARGETS, compare, log_grid, run_cell, versions
+from .cells import log_grid
+from .compare import DEFAULT_TARGETS, compare, run_cell
 from .metrics import (
     block_table,
     ecdf,
@@ -70,7 +71,6 @@ __all__ = [
     "save_figure",
     "success_rate",
     "targets_reached",
-    "versions",
     "versus_components",
     "wilcoxon_holm",
     "write_report",

@@ -1,22 +1,13 @@
 """Run every (optimizer, problem, seed) cell of a comparison and collect a :class:`Study`.
 
 Each cell is one :func:`hybridlab.minimize` run, done by :func:`run_cell` (module level,
-so that a process pool can pickle it).  A cell keeps only what the study needs: the
-best-so-far trajectory on a log-spaced grid of evaluations (for convergence plots), the
-evaluations where the best value improved (so that the evaluation at which each target is
-first reached stays exact for ERT and ECDFs), and the timings.
+so that a process pool can pickle it), and kept as :mod:`hybridlab.study.cells` describes.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import importlib.metadata
 import json
-import math
-import platform
-import shlex
-import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,54 +17,35 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
 from ..driver import minimize
-from ..optimizers import make
 from ..problem import Problem
-from .metrics import evals_to_targets
+from ..provenance import command, environment
+from ..registry import resolve
+from .cells import (
+    GRID_POINTS,
+    cell_labels,
+    crashed,
+    hits_frame,
+    run_name,
+    runs_frame,
+    trajectory,
+)
 from .study import Study
 
-__all__ = ["DEFAULT_TARGETS", "TARGET_QUANTILES", "Cell", "compare", "log_grid", "run_cell",
-           "versions"]
+__all__ = ["DEFAULT_TARGETS", "TARGET_QUANTILES", "Cell", "compare", "run_cell"]
 
 #: targets on the gap ``f - f_opt`` when the optimum is known: 10^2 ... 10^-8 (COCO)
 DEFAULT_TARGETS = tuple(10.0 ** k for k in range(2, -9, -1))
 #: quantile levels of the final values that make targets when the optimum is unknown
 TARGET_QUANTILES = tuple(np.round(np.linspace(1.0, 0.0, 11), 2).tolist())
-#: points of the log-spaced evaluation grid kept per run (plus the last evaluation)
-GRID_POINTS = 50
-PEERS = ("optuna", "nevergrad", "cma", "cmaes")
-
-
-def log_grid(n: int, points: int = GRID_POINTS) -> np.ndarray:
-    """About ``points`` log-spaced evaluation numbers in ``1..n``, always ending with ``n``.
-
-    Examples
-    --------
-    >>> log_grid(1000, 4).tolist()
-    [1, 10, 100, 1000]
-    """
-    if n < 1:
-        return np.empty(0, dtype=np.int64)
-    grid = np.rint(np.logspace(0.0, math.log10(n), points)).astype(np.int64)
-    return np.unique(np.append(grid, n))
 
 
 def build_optimizer(spec: Any) -> Any:
     """A fresh optimizer from a spec string (``"default"`` is :func:`hybridlab.default`)
-    or a copy of an optimizer prototype."""
-    if isinstance(spec, str):
-        if spec.strip() == "default":
-            from ..hybrid import default
-
-            return default()
-        return make(spec)
-    if hasattr(spec, "ask") and hasattr(spec, "tell"):
-        return copy.deepcopy(spec)
-    raise ValueError(f"an optimizer must be a spec string such as 'ga>>local' or an "
-                     f"optimizer object, got {spec!r}")
+    or a copy of an optimizer prototype (:func:`hybridlab.registry.resolve`)."""
+    return resolve(spec, copy=True)
 
 
 @dataclass(frozen=True)
@@ -88,11 +60,6 @@ class Cell:
     seed: int
     store: str | None = None
     run: str | None = None
-
-
-def run_name(study: str, optimizer: str, problem: str, seed: int) -> str:
-    """The name of a study cell's run in a run store."""
-    return f"{study}/{optimizer}/{problem}/seed{seed}"
 
 
 def run_cell(cell: Cell) -> dict[str, Any]:
@@ -117,34 +84,6 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         msg = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return crashed(out, f"crashed: {msg}", time.perf_counter() - t0)
     return trajectory(out, res.history, res.seconds, res.stopped)
-
-
-def cell_labels(optimizer: str, problem: str, seed: int, dim: int) -> dict[str, Any]:
-    return {"optimizer": optimizer, "problem": problem, "seed": seed, "dim": dim}
-
-
-def crashed(labels: dict[str, Any], status: str, seconds: float) -> dict[str, Any]:
-    """What :func:`run_cell` returns for a run whose optimizer raised."""
-    empty = np.empty(0)
-    return {**labels, "status": status[:300], "seconds": seconds,
-            "eval": empty.astype(np.int64), "best": empty, "time": empty,
-            "objective": empty, "improved_eval": empty, "improved_best": empty}
-
-
-def trajectory(labels: dict[str, Any], h: pd.DataFrame, seconds: float,
-               stopped: str) -> dict[str, Any]:
-    """A run's history (``best_so_far, time, seconds`` columns) on the log grid."""
-    best = h["best_so_far"].to_numpy(dtype=float)
-    grid = log_grid(len(best))
-    wall = h["time"].to_numpy(dtype=float)[grid - 1]
-    if wall.size:
-        wall[-1] = seconds
-    prev = np.concatenate([[np.inf], best[:-1]])
-    improved = np.flatnonzero(best < prev)
-    return {**labels, "status": stopped, "seconds": seconds, "eval": grid,
-            "best": best[grid - 1], "time": wall,
-            "objective": np.cumsum(h["seconds"].to_numpy(dtype=float))[grid - 1],
-            "improved_eval": improved + 1.0, "improved_best": best[improved]}
 
 
 # -- inputs ---------------------------------------------------------------------------
@@ -228,37 +167,13 @@ def _targets_from(targets: Any, name: str, f_opt: float | None) -> str:
     return "default" if f_opt is not None else "quantiles"
 
 
-# -- environment ----------------------------------------------------------------------
+# -- provenance -----------------------------------------------------------------------
 
 def _describe(fn: Callable[..., Any]) -> str:
     """A readable name for a budget function: its ``repr`` when it defines one."""
     if type(fn).__repr__ is not object.__repr__ and not hasattr(fn, "__code__"):
         return repr(fn)
     return f"callable {getattr(fn, '__name__', type(fn).__name__)}"
-
-
-def versions() -> dict[str, str]:
-    """Python, hybridlab and the libraries a study depends on (peers when imported)."""
-    names = ["hybridlab", "numpy", "scipy", "pandas", "matplotlib", "deap", "pyswarms"]
-    names += [p for p in PEERS if p in sys.modules]
-    out = {"python": platform.python_version()}
-    for name in names:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def _command() -> str | None:
-    """The shell command that ran this process, when it is a script or the CLI."""
-    main = sys.modules.get("__main__")
-    argv0 = sys.argv[0] if sys.argv else ""
-    if not argv0 or argv0 == "-c" or not getattr(main, "__file__", None) \
-            or "ipykernel" in argv0:
-        return None
-    head = ["python", argv0] if argv0.endswith(".py") else [Path(argv0).name]
-    return shlex.join(head + sys.argv[1:])
 
 
 def _call(specs: Mapping[str, str], problems: Sequence[str], budget: Any,
@@ -269,56 +184,6 @@ def _call(specs: Mapping[str, str], problems: Sequence[str], budget: Any,
 
 
 # -- assembly -------------------------------------------------------------------------
-
-#: columns and dtypes of ``Study.runs`` and ``Study.hits``
-RUN_DTYPES = {"optimizer": "str", "problem": "str", "dim": "int64", "seed": "int64",
-              "eval": "int64", "best_so_far": "float64", "gap": "float64",
-              "seconds": "float64", "objective_seconds": "float64", "status": "str"}
-HIT_DTYPES = {"optimizer": "str", "problem": "str", "dim": "int64", "seed": "int64",
-              "target": "float64", "evals": "float64", "spent": "float64"}
-
-
-def _runs_frame(results: list[dict[str, Any]], f_opts: Mapping[str, float | None]
-                ) -> pd.DataFrame:
-    cols: dict[str, list[Any]] = {k: [] for k in RUN_DTYPES}
-    for r in results:
-        crashed = r["status"].startswith("crashed")
-        n = 1 if crashed else len(r["eval"])
-        best = np.array([np.nan]) if crashed else r["best"]
-        f_opt = f_opts[r["problem"]]
-        gap = best if f_opt is None else np.maximum(best - f_opt, 0.0)
-        for key in ("optimizer", "problem", "dim", "seed", "status"):
-            cols[key].append([r[key]] * n)
-        cols["eval"].append([0] if crashed else r["eval"])
-        cols["best_so_far"].append(best)
-        cols["gap"].append(gap)
-        cols["seconds"].append([r["seconds"]] if crashed else r["time"])
-        cols["objective_seconds"].append([np.nan] if crashed else r["objective"])
-    flat = {k: np.concatenate(v) if v else [] for k, v in cols.items()}
-    return _typed(flat, RUN_DTYPES)
-
-
-def _typed(cols: Mapping[str, Any], dtypes: Mapping[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({k: pd.Series(cols[k], dtype=d) for k, d in dtypes.items()})
-
-
-def _hits_frame(results: list[dict[str, Any]], targets: Mapping[str, list[float]],
-                f_opts: Mapping[str, float | None]) -> pd.DataFrame:
-    cols: dict[str, list[Any]] = {k: [] for k in HIT_DTYPES}
-    for r in results:
-        tg = targets[r["problem"]]
-        f_opt = f_opts[r["problem"]]
-        vals = r["improved_best"] if f_opt is None else \
-            np.maximum(r["improved_best"] - f_opt, 0.0)  # the gap, as in runs
-        crashed = r["status"].startswith("crashed")
-        cols["evals"].append(evals_to_targets(r["improved_eval"], vals, tg))
-        cols["spent"].append(np.full(len(tg), np.nan if crashed else float(r["eval"][-1])))
-        cols["target"].append(np.asarray(tg, dtype=float))
-        for key in ("optimizer", "problem", "dim", "seed"):
-            cols[key].append([r[key]] * len(tg))
-    flat = {k: np.concatenate(v) if v else [] for k, v in cols.items()}
-    return _typed(flat, HIT_DTYPES)
-
 
 def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
             problems: Mapping[str, Any] | Sequence[Any],
@@ -414,9 +279,9 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
         "seeds": seeds,
         "grid_points": GRID_POINTS,
         "executor": "serial" if executor is None else type(executor).__name__,
-        "command": _command(),
+        "command": command(),
         "call": _call(specs, list(probs), budget, seeds, name),
-        "versions": versions(),
+        "versions": environment(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     meta = json.loads(json.dumps(meta))  # JSON-native: save/load round-trips exactly
@@ -425,4 +290,4 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
 
         with RunStore(db) as rs:
             rs.save_study(name, meta)
-    return Study(_runs_frame(results, f_opts), _hits_frame(results, tg, f_opts), meta)
+    return Study(runs_frame(results, f_opts), hits_frame(results, tg, f_opts), meta)

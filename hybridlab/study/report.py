@@ -1,4 +1,5 @@
-"""A study's markdown report: tables, embedded plots, CSVs and how to reproduce it."""
+"""A study's markdown report: tables, embedded plots, CSVs and how to reproduce it (the
+sections are composed here; :func:`hybridlab.reporting.write_report` writes the folder)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..io import atomic_write
+from ..reporting import markdown_table
+from ..reporting import write_report as write_folder
 from . import metrics
 
 if TYPE_CHECKING:
@@ -33,11 +35,7 @@ PLOTS = {
 def _md(df: pd.DataFrame, index: bool = False) -> str:
     if df.empty:
         return "_(none)_"
-    return df.to_markdown(index=index, floatfmt=".3g")
-
-
-def _write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda p: Path(p).write_text(text, encoding="utf-8"))
+    return markdown_table(df, ".3g", index=index)
 
 
 def _fmt(v: float) -> str:
@@ -150,11 +148,12 @@ def write_report(study: Study, folder: str | Path, reference: str | None = None,
     """
     folder = Path(folder)
     study.save(folder)
-    summary = study.summary()
-    atomic_write(folder / "summary.csv", lambda p: summary.to_csv(p, index=False))
+    pngs: dict[str, Any] = {}
     figures: list[str] = []
     for file, (title, method, caption) in PLOTS.items():
-        getattr(study, method)(path=folder / file)
+        fig = getattr(study, method)()
+        pngs[file] = lambda p, fig=fig: fig.savefig(p, format="png", dpi=120,
+                                                    bbox_inches="tight")
         figures += [f"### {title}\n", f"![{title}]({file})\n", f"{caption}\n"]
     crashed = study.crashed
     lines: list[Any] = [f"# Study: {study.name}\n",
@@ -170,6 +169,5 @@ def write_report(study: Study, folder: str | Path, reference: str | None = None,
               "- [summary.csv](summary.csv): the summary table",
               "- [study.json](study.json): metadata and column types\n"]
     lines += _reproduce(study)
-    path = folder / "report.md"
-    _write_text(path, "\n".join(lines))
-    return path
+    return write_folder(folder, "\n".join(lines), tables={"summary": study.summary()},
+                        figures=pngs)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_write
-from . import metrics, plots, stats
+from . import cells, metrics, plots, stats
 
 __all__ = ["Ranking", "Study"]
 
@@ -285,11 +285,7 @@ class Study:
         """The study ``name`` recorded by ``compare(..., store=path, name=name)``, rebuilt
         from the evaluations in the run store: the same tables (up to timings) and
         metadata as the :class:`Study` that ``compare`` returned."""
-        import importlib
-
         from ..tracking import RunStore
-
-        cmp = importlib.import_module(".compare", __package__)  # the module, not compare()
 
         with RunStore(path) as store:
             meta = store.study_meta(name)
@@ -297,12 +293,11 @@ class Study:
             for label in meta["optimizers"]:
                 for p, info in meta["problems"].items():
                     for seed in meta["seeds"]:
-                        results.append(_stored_cell(store, cmp, name, label, p, seed,
-                                                    info["dim"]))
+                        results.append(_stored_cell(store, name, label, p, seed, info["dim"]))
         f_opts = {p: info["f_opt"] for p, info in meta["problems"].items()}
         targets = {p: info["targets"] for p, info in meta["problems"].items()}
-        return cls(cmp._runs_frame(results, f_opts), cmp._hits_frame(results, targets, f_opts),
-                   meta)
+        return cls(cells.runs_frame(results, f_opts),
+                   cells.hits_frame(results, targets, f_opts), meta)
 
     def to_report(self, root: str | os.PathLike = "reports", reference: str | None = None,
                   alpha: float = 0.05) -> Path:
@@ -319,15 +314,15 @@ class Study:
                 f"{len(self.crashed)} crashed)")
 
 
-def _stored_cell(store: Any, cmp: Any, study: str, label: str, problem: str, seed: int,
+def _stored_cell(store: Any, study: str, label: str, problem: str, seed: int,
                  dim: int) -> dict[str, Any]:
-    run = cmp.run_name(study, label, problem, seed)
+    run = cells.run_name(study, label, problem, seed)
     info = store.info(run)
-    labels = cmp.cell_labels(label, problem, seed, dim)
+    labels = cells.cell_labels(label, problem, seed, dim)
     if info["status"].startswith("crashed"):
-        return cmp.crashed(labels, info["status"], float(info["seconds"]))
-    return cmp.trajectory(labels, store.evaluations(run), float(info["seconds"]),
-                          info["status"])
+        return cells.crashed(labels, info["status"], float(info["seconds"]))
+    return cells.trajectory(labels, store.evaluations(run), float(info["seconds"]),
+                            info["status"])
 
 
 def _read_table(file: Path, dtypes: dict[str, str]) -> pd.DataFrame:
