@@ -10,7 +10,8 @@ from sklearn.preprocessing import StandardScaler
 
 from hybridlab import Real
 from hybridlab.conditional import Choice
-from hybridlab.ml.data import _corrected_ttest, effects, one_at_a_time, plot_effects
+from hybridlab.ml.data import effects, one_at_a_time, plot_effects
+from hybridlab.ml.data._effects import _corrected_ttest
 
 X, y = load_iris(return_X_y=True)
 X = X * np.array([1000.0, 1.0, 1.0, 0.001])  # scales that matter to k-NN

@@ -18,8 +18,6 @@ from torch.utils.data import TensorDataset
 
 from hybridlab.ml.hardware import (
     DynamicBatcher,
-    TinyCNN,
-    TinyMLP,
     compare_precision,
     device_report,
     empty_cache,
@@ -34,6 +32,7 @@ from hybridlab.ml.hardware import (
     set_threads,
     train_ddp,
 )
+from hybridlab.ml.train import TinyCNN, TinyMLP
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -77,7 +76,7 @@ def test_device_threads_and_memory_on_cpu():
     assert report["cpu_cores"] >= 1 and report["cuda_available"] == torch.cuda.is_available()
     from hybridlab.ml import hardware
 
-    assert hardware.find_batch_size is find_batch_size  # the sibling modules, re-exported
+    assert hardware.find_batch_size is find_batch_size  # one room, one import path
     assert hardware.train_ddp is train_ddp
 
 
@@ -225,11 +224,13 @@ def test_onnx_export_matches_torch(tmp_path):
     assert (table["latency_ms_p95"] >= table["latency_ms_median"]).all()
 
 
-def test_onnx_module_names_the_pip_command_when_packages_are_missing(monkeypatch):
+def test_onnx_functions_name_the_pip_command_when_packages_are_missing(monkeypatch,
+                                                                        tmp_path):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
     monkeypatch.delitem(sys.modules, "hybridlab.ml.hardware", raising=False)
+    hardware = importlib.import_module("hybridlab.ml.hardware")  # imports without them
     with pytest.raises(ImportError, match="pip install onnx onnxruntime"):
-        importlib.import_module("hybridlab.ml.hardware")
+        hardware.onnx_session(tmp_path / "missing.onnx")
 
 
 # ----------------------------------------------------------------------------- 6. dynamic batching

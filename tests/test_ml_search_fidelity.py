@@ -14,7 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_get_params_invariance, check_set_params
 
 from hybridlab import GA, MultiFidelity, Real
-from hybridlab.ml.search import HybridSearchCV, _SubsampledTrain
+from hybridlab.ml.search import HybridSearchCV
+from hybridlab.ml.search._fidelity import _SubsampledTrain
 
 X, y = make_classification(n_samples=90, n_features=6, n_informative=4, n_classes=3,
                            random_state=0)
