@@ -61,7 +61,7 @@ TARGETS = 10.0 ** np.arange(2, -9, -1)
 
 
 def _optimizer(spec: str) -> hl.Optimizer:
-    return hl.default() if spec == "default" else hl.make(spec)
+    return hl.resolve(spec)
 
 
 def run_cell(cell: tuple) -> dict:

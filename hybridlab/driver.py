@@ -194,15 +194,8 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     given = resolve(optimizer)
     opt = adapt(given)  # the whole contract, also for a duck-typed object
     fid_spec = checked_fidelity(problem, opt)
-    log = None
-    if store is not None:
-        from .runlog import open_run
-
-        log = open_run(store, run, problem, given, seed, budget)
-        seed = log.seed
-    elif run is not None:
-        raise ValueError("run= names a run in a store: also pass store='runs.db'")
-    ss = np.random.SeedSequence(seed)
+    log = _open_log(store, run, problem, given, seed, budget)
+    ss = np.random.SeedSequence(seed if log is None else log.seed)
     space = problem.space
     handler = _constraint_handler(problem, budget)
     rec = _Recorder(problem)
@@ -266,16 +259,22 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         opt.close()
     if log is not None:
         log.end(stopped, n, t0)
-    result = Result(
-        x=state.x, y=state.y, n_evals=n, seconds=time.perf_counter() - t0,
-        history=rec.frame(), feasible=state.feasible, violation=state.violation,
-        violations=dict(zip(problem.constraint_names, state.violations, strict=True))
-        if state.violations else {},
-        x_unit=state.x_unit, seed=ss.entropy, optimizer=opt.name,
-        problem=problem.name, stopped=stopped, cost=None if fid_spec is None else spent,
-    )
+    result = state.result(problem, rec, n, t0, ss.entropy, opt.name, stopped,
+                          None if fid_spec is None else spent)
     _close_callbacks(callbacks, result)
     return result
+
+
+def _open_log(store: Any, run: str | None, problem: Problem, opt: Any, seed: int | None,
+              budget: int) -> Any:
+    """The run log of ``store`` (None without one); it replays and records."""
+    if store is None:
+        if run is not None:
+            raise ValueError("run= names a run in a store: also pass store='runs.db'")
+        return None
+    from .runlog import open_run
+
+    return open_run(store, run, problem, opt, seed, budget)
 
 
 def _close_callbacks(callbacks: list, result: Result | None) -> None:
@@ -365,6 +364,17 @@ class _Best:
             if viol[i] < self.violation:
                 self._take(i, batch, X, values, False)
         return self.failures.fill(fit, ok)
+
+    def result(self, problem: Problem, rec: _Recorder, n: int, t0: float, seed: Any,
+               name: str, stopped: str, cost: float | None) -> Result:
+        """The run's :class:`Result` from this state and the recorded history."""
+        return Result(
+            x=self.x, y=self.y, n_evals=n, seconds=time.perf_counter() - t0,
+            history=rec.frame(), feasible=self.feasible, violation=self.violation,
+            violations=dict(zip(problem.constraint_names, self.violations, strict=True))
+            if self.violations else {},
+            x_unit=self.x_unit, seed=seed, optimizer=name, problem=problem.name,
+            stopped=stopped, cost=cost)
 
     def _take(self, i: int, batch: Batch, X: np.ndarray, values: Any, feasible: bool) -> None:
         self.y, self.feasible = float(batch.y[i]), feasible

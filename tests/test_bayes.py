@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from hybridlab import Problem, Space, minimize
-from hybridlab.optimizers import BayesOpt, Population, make
+from hybridlab import Problem, Space, make, minimize
+from hybridlab.optimizers import BayesOpt, Population
 from hybridlab.optimizers.bayes import expected_improvement
 
 
@@ -69,6 +69,9 @@ def test_nested_inner_optimizer_maximises_the_acquisition_in_high_dimensions():
         minimize(p, BayesOpt(), budget=30, seed=0).history["y"].tolist()
     with pytest.raises(ValueError, match="inner must be"):
         BayesOpt(inner=3)
+    with pytest.raises(ValueError, match=r"inner=hybridlab.make\('pso>>local'\)"):
+        BayesOpt(inner="pso>>local")
+    assert BayesOpt(inner=make("pso>>local")).name == "bayes[pso>>local]"
     with pytest.raises(ValueError, match="inner_budget"):
         BayesOpt(inner="local", inner_budget=5)
 

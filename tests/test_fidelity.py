@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybridlab import GA, Problem, Space, minimize
-from hybridlab.fidelity import Fidelity, MultiFidelity, rungs
+from hybridlab import GA, Problem, Space, make, minimize
+from hybridlab.fidelity import Fidelity, rungs
+from hybridlab.hybrid import MultiFidelity
 from hybridlab.tracking import RunStore
 
 
@@ -99,7 +100,7 @@ def test_failures_at_low_fidelity_do_not_stop_the_run():
 
 
 def test_same_seed_same_result_and_store_replay(tmp_path):
-    opt = MultiFidelity("ga>>local", 1, 27)
+    opt = MultiFidelity(make("ga>>local"), 1, 27)
     a = minimize(problem(), opt, budget=1200, seed=4)
     b = minimize(problem(), opt, budget=1200, seed=4, store=tmp_path / "r.db", run="mf")
     c = minimize(problem(), opt, budget=1200, seed=4, store=tmp_path / "r.db", run="mf")
@@ -117,6 +118,8 @@ def test_bad_arguments_name_the_fix():
         minimize(problem(), MultiFidelity("ga", 1, 9), budget=100, seed=0)
     with pytest.raises(ValueError, match="eta"):
         MultiFidelity("ga", 1, 27, eta=1)
+    with pytest.raises(ValueError, match=r"hybridlab.make\('ga>>local'\)"):
+        MultiFidelity("ga>>local", 1, 27)
     with pytest.raises(ValueError, match="0 < low <= high"):
         Fidelity(5, 1)
     with pytest.raises(ValueError, match="fidelity must be"):

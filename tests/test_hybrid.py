@@ -6,7 +6,7 @@ import pytest
 
 import hybridlab as hl
 from hybridlab import Population, Problem, Space, minimize
-from hybridlab.hybrid import parse
+from hybridlab.registry import parse
 
 SPHERE = Problem(lambda X: np.sum(X**2, axis=1), Space.box(4, -5, 5), vectorized=True)
 

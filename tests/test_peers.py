@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import hybridlab as hl
-from hybridlab.peers import CMAES, NGOpt, OptunaSampler, register_peers
+from hybridlab.peers import CMAES, NGOpt, OptunaSampler
 
 cma = pytest.importorskip("cma")
 ng = pytest.importorskip("nevergrad")
@@ -170,14 +170,12 @@ def test_make_and_operator_spellings() -> None:
     assert OptunaSampler("random").name == "optuna_random"
 
 
-def test_register_peers_keeps_a_name_the_user_registered(monkeypatch) -> None:
-    from hybridlab import optimizers
+def test_a_name_the_user_registered_wins_over_a_peer(monkeypatch) -> None:
+    from hybridlab import registry
 
-    monkeypatch.setattr(optimizers, "REGISTRY", dict(optimizers.REGISTRY))
-    monkeypatch.setitem(optimizers.REGISTRY, "cmaes", hl.RandomSearch)
-    register_peers()
-    assert optimizers.REGISTRY["cmaes"] is hl.RandomSearch
-    assert "optuna_tpe" in optimizers.REGISTRY
+    monkeypatch.setitem(registry.REGISTRY, "cmaes", hl.RandomSearch)
+    assert hl.make("cmaes").name == "random"
+    assert "optuna_tpe" in registry.names() and "cmaes" in registry.names()
 
 
 @pytest.mark.parametrize("name", PEERS)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from hybridlab import Problem, Space, minimize
-from hybridlab.optimizers import make
+from hybridlab.registry import make
 from hybridlab.space import Categorical, Integer, Real
 from hybridlab.tracking import RunMismatch, RunStore, StoreError
 
