@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import platform
 import shlex
@@ -34,11 +35,18 @@ PACKAGES = ("hybridlab", "numpy", "scipy", "pandas", "matplotlib", "deap", "pysw
 PEERS = ("nevergrad", "cma", "cmaes")
 
 
+@functools.cache
 def _version(name: str) -> str:
+    """A distribution's version, looked up once per process (about 5 ms each)."""
     try:
         return importlib.metadata.version(name)
     except Exception:  # not installed (or broken metadata): say so rather than fail
         return "not installed"
+
+
+@functools.cache
+def _platform() -> str:
+    return platform.platform()
 
 
 def environment(packages: Iterable[str] | None = None, *,
@@ -62,7 +70,7 @@ def environment(packages: Iterable[str] | None = None, *,
         packages = [*PACKAGES, *(p for p in PEERS if p in sys.modules)]
     out = {"python": platform.python_version()}
     if platform_info:
-        out["platform"] = platform.platform()
+        out["platform"] = _platform()
     for name in packages:
         out[name] = _version(name)
     return out
