@@ -35,8 +35,9 @@ notebooks: install  ## re-execute the notebooks in place with full budgets (to c
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=3600 $(NOTEBOOKS)
 
-lint: install  ## ruff
+lint: install  ## ruff, and the import-linter contracts of docs/architecture.md (pyproject.toml)
 	$(BIN)/ruff check hybridlab tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 # two test workers, one BLAS thread each: small fits run many times slower when BLAS threads
 # of two processes fight over two cores
