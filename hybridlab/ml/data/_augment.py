@@ -24,7 +24,7 @@ from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from ._outliers import (
+from ._wrapping import (
     _check_input,
     _check_number,
     _check_option,

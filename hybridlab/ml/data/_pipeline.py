@@ -1,4 +1,5 @@
 """Data optimization: a preprocessing pipeline whose every step is searchable.
+Over 400 lines because the pipeline and its search space must list the same steps side by side.
 
 :func:`preprocessing_pipeline` builds one scikit-learn :class:`~sklearn.pipeline.Pipeline`
 (imputation, outlier clipping, scaling, feature selection, dimensionality reduction, and
@@ -362,30 +363,7 @@ def preprocessing_space(task: str = "classification", steps: Sequence[str] = STE
                          {"output_distribution": Categorical(["uniform", "normal"])}),
         })
     if "select" in steps:
-        score = f_classif if classify else f_regression
-        kbest = ((SelectKBest(score), {"k": Integer(1, max(2, n_features))})
-                 if n_features is not None
-                 else (SelectPercentile(score), {"percentile": Real(10.0, 100.0)}))
-        threshold = {"threshold": Categorical(["mean", "median"])}
-        if classify:
-            l1 = (SelectFromModel(LogisticRegression(l1_ratio=1.0, solver="saga",
-                                                     max_iter=200, tol=1e-3)),
-                  {"estimator__C": Real(1e-2, 10.0, log=True), **threshold})
-            tree: Any = ExtraTreesClassifier(n_estimators=50, random_state=rs)
-            rfe_model: Any = LogisticRegression(max_iter=500)
-        else:
-            l1 = (SelectFromModel(Lasso(max_iter=2000)),
-                  {"estimator__alpha": Real(1e-3, 1.0, log=True), **threshold})
-            tree = ExtraTreesRegressor(n_estimators=50, random_state=rs)
-            rfe_model = Ridge()
-        space["select"] = Choice({
-            "none": "passthrough",
-            "kbest": kbest,
-            "l1": l1,
-            "tree": (SelectFromModel(tree), dict(threshold)),
-            "rfe": (RFE(rfe_model, step=0.2),
-                    {"n_features_to_select": Real(0.1, 1.0)}),
-        })
+        space["select"] = _select_choice(classify, n_features, rs)
     if "reduce" in steps:
         space["reduce"] = Choice({
             "none": "passthrough",
@@ -411,3 +389,31 @@ def preprocessing_space(task: str = "classification", steps: Sequence[str] = STE
             "mixup": ("mixup", {"alpha": Real(0.1, 1.0), "factor": Real(0.25, 2.0)}),
         })
     return space
+
+
+def _select_choice(classify: bool, n_features: int | None, rs: Any) -> Choice:
+    """The feature-selection choices of :func:`preprocessing_space`."""
+    score = f_classif if classify else f_regression
+    kbest = ((SelectKBest(score), {"k": Integer(1, max(2, n_features))})
+             if n_features is not None
+             else (SelectPercentile(score), {"percentile": Real(10.0, 100.0)}))
+    threshold = {"threshold": Categorical(["mean", "median"])}
+    if classify:
+        l1 = (SelectFromModel(LogisticRegression(l1_ratio=1.0, solver="saga",
+                                                 max_iter=200, tol=1e-3)),
+              {"estimator__C": Real(1e-2, 10.0, log=True), **threshold})
+        tree: Any = ExtraTreesClassifier(n_estimators=50, random_state=rs)
+        rfe_model: Any = LogisticRegression(max_iter=500)
+    else:
+        l1 = (SelectFromModel(Lasso(max_iter=2000)),
+              {"estimator__alpha": Real(1e-3, 1.0, log=True), **threshold})
+        tree = ExtraTreesRegressor(n_estimators=50, random_state=rs)
+        rfe_model = Ridge()
+    return Choice({
+        "none": "passthrough",
+        "kbest": kbest,
+        "l1": l1,
+        "tree": (SelectFromModel(tree), dict(threshold)),
+        "rfe": (RFE(rfe_model, step=0.2),
+                {"n_features_to_select": Real(0.1, 1.0)}),
+    })

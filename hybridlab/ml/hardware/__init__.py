@@ -39,9 +39,9 @@ device(type='cpu')
 
 from ._batch_size import FINDER_COLUMNS, BatchSizeResult, find_batch_size
 from ._batching import BATCHING_COLUMNS, DynamicBatcher, measure_batching
-from ._devices import (
-    ThreadSetting,
-    device_report,
+from ._devices import ThreadSetting, device_report, select_device, set_threads
+from ._distributed import DDPResult, free_port, train_ddp
+from ._memory import (
     empty_cache,
     explain_oom,
     is_oom,
@@ -49,10 +49,7 @@ from ._devices import (
     memory_stats,
     oom_advice,
     reset_peak,
-    select_device,
-    set_threads,
 )
-from ._distributed import DDPResult, free_port, train_ddp
 from ._onnx import INFERENCE_COLUMNS, compare_inference, export_onnx, onnx_session
 from ._precision import PRECISION_COLUMNS, compare_precision
 

@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ._devices import _sync, empty_cache, is_oom, select_device
+from ._devices import _sync, select_device
+from ._memory import empty_cache, is_oom
 
 __all__ = ["FINDER_COLUMNS", "BatchSizeResult", "find_batch_size"]
 

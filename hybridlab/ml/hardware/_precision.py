@@ -18,7 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._devices import _sync, is_oom, select_device
+from ._devices import _sync, select_device
+from ._memory import is_oom
 
 __all__ = ["PRECISION_COLUMNS", "compare_precision"]
 

@@ -1,4 +1,6 @@
 """Neural architecture search as a hybridlab problem: any optimizer, any hybrid.
+Over 400 lines because the space, its objective and constraint, and the comparison are one
+concept that share the config decoding.
 
 * :func:`architecture_space` -- depth, per-layer widths/channels, kernel sizes and
   activations, pooling, normalization, dropout and residual connections as a search

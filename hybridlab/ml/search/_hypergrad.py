@@ -1,4 +1,5 @@
 """Gradient-based hyperparameter optimization: hyperparameters that follow their hypergradients.
+Over 400 lines: one estimator whose derivation (this docstring) is a third of the module.
 
 :class:`HypergradientClassifier` is a plain-numpy softmax regression (``hidden=0``) or
 one-hidden-layer MLP trained by mini-batch SGD (optionally heavy-ball momentum) in which two
@@ -350,16 +351,9 @@ class HypergradientClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, yi = np.unique(y, return_inverse=True)
         rng = check_random_state(self.random_state)
 
-        idx = np.arange(n)
-        n_val = min(max(1, round(self.validation_fraction * n)), n - 1)
-        try:
-            tr, va = train_test_split(idx, test_size=n_val, stratify=yi, random_state=rng)
-        except ValueError:  # a class too small to stratify
-            tr, va = train_test_split(idx, test_size=n_val, random_state=rng)
-        Xtr, ytr, Xva, yva = X[tr], yi[tr], X[va], yi[va]
-        n_tr, n_va = len(tr), len(va)
-        bs = min(self.batch_size, n_tr)
-        bs_va = min(self.batch_size, n_va)
+        Xtr, ytr, Xva, yva = self._holdout(X, yi, rng)
+        n_tr, n_va = len(ytr), len(yva)
+        bs, bs_va = min(self.batch_size, n_tr), min(self.batch_size, n_va)
 
         params = self._init_params(X.shape[1], len(self.classes_), rng)
         weights = range(0, len(params), 2)  # indices of the penalised matrices
@@ -377,8 +371,7 @@ class HypergradientClassifier(ClassifierMixin, BaseEstimator):
         alpha_path: list[float] = []
         train_loss: list[float] = []
         val_loss: list[float] = []
-        best = (math.inf, -1, [p.copy() for p in params], lr, alpha)
-        since_best = 0
+        best, since_best = (math.inf, -1, [p.copy() for p in params], lr, alpha), 0
         # overflow can only happen on divergence (relu MLP, huge lr); it is detected below
         with np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(self.epochs):
@@ -435,6 +428,23 @@ class HypergradientClassifier(ClassifierMixin, BaseEstimator):
                 if self.early_stopping and since_best >= self.patience:
                     break
 
+        return self._store(best, lr_path, alpha_path, train_loss, val_loss)
+
+    def _holdout(self, X: np.ndarray, yi: np.ndarray,
+                 rng: np.random.RandomState) -> tuple[np.ndarray, ...]:
+        """``(X_train, y_train, X_val, y_val)``: the held-out validation split of ``fit``."""
+        n = X.shape[0]
+        idx = np.arange(n)
+        n_val = min(max(1, round(self.validation_fraction * n)), n - 1)
+        try:
+            tr, va = train_test_split(idx, test_size=n_val, stratify=yi, random_state=rng)
+        except ValueError:  # a class too small to stratify
+            tr, va = train_test_split(idx, test_size=n_val, random_state=rng)
+        return X[tr], yi[tr], X[va], yi[va]
+
+    def _store(self, best: tuple[Any, ...], lr_path: list[float], alpha_path: list[float],
+               train_loss: list[float], val_loss: list[float]) -> HypergradientClassifier:
+        """Set the fitted attributes from the kept epoch ``best`` and the paths."""
         params = best[2]  # the last epoch, unless early stopping or divergence intervened
         self.coefs_ = [params[i] for i in range(0, len(params), 2)]
         self.intercepts_ = [params[i] for i in range(1, len(params), 2)]
