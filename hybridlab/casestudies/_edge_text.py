@@ -22,6 +22,10 @@ _HEAD_COLS = ["variant", "engine", "bytes_compact", "smaller_pct_compact", "byte
               "frozen_b64_ms_median", "frozen_b64_ms_p95", "eager_b1_ms_median",
               "eager_b64_ms_median", "ort_b1_ms_median", "ort_b1_ms_p95", "ort_b64_ms_median"]
 
+_SEARCH_COLS = ["searcher", "seed", "budget", "feasible_found", "feasible_evals", "sparsity",
+                "int8", "c1", "c2", "hidden", "bytes_compact", "val_accuracy",
+                "test_accuracy", "seconds"]
+
 
 def _md(df: pd.DataFrame, cols: list[str] | None = None) -> str:
     cols = [c for c in (cols or list(df.columns)) if c in df.columns]
@@ -83,31 +87,19 @@ def _plots(tables: dict[str, pd.DataFrame], deploy: str) -> dict[str, Callable[[
     return made
 
 
-def compose(tables: dict[str, pd.DataFrame], targets: dict[str, tuple[bool, str]], *,
-            deploy: str, engines: list[str], quick: bool, seeds: int, cfg: dict[str, Any],
-            base_val: float, elapsed: float, arch: dict[str, Any]
-            ) -> tuple[str, dict[str, Callable[[str], Any]]]:
-    """The report's markdown and its two plots (``png name -> write(path)``), for
-    :func:`hybridlab.reporting.write_report` with ``tables`` as the CSVs."""
+def _safe_plots(tables: dict[str, pd.DataFrame], deploy: str
+                ) -> tuple[dict[str, Callable[[str], Any]], str]:
+    """The plots and ``""``, or no plots and the error: a report without plots beats no
+    report."""
     try:
-        plots = _plots(tables, deploy)
-    except Exception as exc:  # a report without plots beats no report
-        plots, plot_error = {}, f"{type(exc).__name__}: {exc}"
-    else:
-        plot_error = ""
-    head, summary = tables["headline"], tables["all_engines"]
-    best, evals = tables["search_best"], tables["search_evals"]
-    cmd = "hybridlab reproduce case-study-2" + (" --quick" if quick else "") + (
-        f" --seeds {seeds}" if seeds != (1 if quick else 3) else "")
-    pq = summary[summary.variant == "pruned 70% + int8"].set_index("engine")
-    base = head.set_index("variant").loc["baseline"]
-    engine_lines = [f"* `{e}`: batch 1 {r.frozen_b1_ms_median * 1e3:.1f} us frozen "
-                    f"(p95 {r.frozen_b1_ms_p95 * 1e3:.1f}), batch 64 "
-                    f"{r.frozen_b64_ms_median:.3f} ms; test accuracy {r.test_accuracy:.4f}; "
-                    f"{r.bytes_compact:.0f} bytes" for e, r in pq.iterrows()]
-    search_cols = ["searcher", "seed", "budget", "feasible_found", "feasible_evals", "sparsity",
-                   "int8", "c1", "c2", "hidden", "bytes_compact", "val_accuracy",
-                   "test_accuracy", "seconds"]
+        return _plots(tables, deploy), ""
+    except Exception as exc:
+        return {}, f"{type(exc).__name__}: {exc}"
+
+
+def _search_summary(best: pd.DataFrame, head: pd.DataFrame, base: pd.Series
+                    ) -> tuple[str, str]:
+    """The sentence on the smallest feasible model found, and the per-searcher table."""
     smallest = ""
     if "bytes_compact" in best and best.bytes_compact.notna().any():
         w = best.loc[best.bytes_compact.idxmin()]
@@ -128,6 +120,27 @@ def compose(tables: dict[str, pd.DataFrame], targets: dict[str, tuple[bool, str]
             "best_val_accuracy_mean": g.val_accuracy.mean(),
             "best_test_accuracy_mean": g.test_accuracy.mean(),
             "seconds_mean": g.seconds.mean()}).reset_index())
+    return smallest, agg
+
+
+def compose(tables: dict[str, pd.DataFrame], targets: dict[str, tuple[bool, str]], *,
+            deploy: str, engines: list[str], quick: bool, seeds: int, cfg: dict[str, Any],
+            base_val: float, elapsed: float, arch: dict[str, Any]
+            ) -> tuple[str, dict[str, Callable[[str], Any]]]:
+    """The report's markdown and its two plots (``png name -> write(path)``), for
+    :func:`hybridlab.reporting.write_report` with ``tables`` as the CSVs."""
+    plots, plot_error = _safe_plots(tables, deploy)
+    head, summary = tables["headline"], tables["all_engines"]
+    best, evals = tables["search_best"], tables["search_evals"]
+    cmd = "hybridlab reproduce case-study-2" + (" --quick" if quick else "") + (
+        f" --seeds {seeds}" if seeds != (1 if quick else 3) else "")
+    pq = summary[summary.variant == "pruned 70% + int8"].set_index("engine")
+    base = head.set_index("variant").loc["baseline"]
+    engine_lines = [f"* `{e}`: batch 1 {r.frozen_b1_ms_median * 1e3:.1f} us frozen "
+                    f"(p95 {r.frozen_b1_ms_p95 * 1e3:.1f}), batch 64 "
+                    f"{r.frozen_b64_ms_median:.3f} ms; test accuracy {r.test_accuracy:.4f}; "
+                    f"{r.bytes_compact:.0f} bytes" for e, r in pq.iterrows()]
+    smallest, agg = _search_summary(best, head, base)
     env = environment(ENV_PACKAGES)
     ort_b1 = base.get("ort_b1_ms_median", math.nan)
     md = [
@@ -176,7 +189,7 @@ def compose(tables: dict[str, pd.DataFrame], targets: dict[str, tuple[bool, str]
         f"0..{seeds - 1} (training seed 0 in every evaluation, so equal configurations "
         "give equal results and are trained once). Test accuracy is recorded but never "
         "used to select. Per searcher:", "", agg, "", "Every run:", "",
-        _md(best, search_cols), "", smallest, "",
+        _md(best, _SEARCH_COLS), "", smallest, "",
         f"All {len(evals)} evaluations: `search_evals.csv`.", "",
         *[f"![{p}]({p})" for p in plots],
         *([f"Plots failed: {plot_error}"] if plot_error else []), "",

@@ -249,6 +249,19 @@ def _plot(curves: pd.DataFrame, per_seed: pd.DataFrame, task: str) -> Any:
     return fig
 
 
+def _command(out_dir: Path, quick: bool, seeds: int | None, n_seeds: int, budget: int,
+             searchers: tuple[str, ...], tasks: tuple[str, ...]) -> str:
+    """The command that reproduces a run: the CLI's when the arguments are its defaults."""
+    default_args = budget == (4 if quick else 30) and searchers == SEARCHERS and \
+        tasks == ((HEADLINE_TASK,) if quick else tuple(TASKS))
+    return ("hybridlab reproduce case-study-1" + (" --quick" if quick else "")
+            + ("" if seeds is None else f" --seeds {n_seeds}")
+            if default_args else
+            f"python -c 'from pathlib import Path; from hybridlab.casestudies.hpo_cnn "
+            f"import run; run(Path(\"{out_dir}\"), quick={quick}, seeds={n_seeds}, "
+            f"budget={budget}, searchers={list(searchers)}, tasks={list(tasks)})'")
+
+
 def run(out_dir: Path, *, quick: bool = False, progress: bool = True,
         seeds: int | None = None, budget: int | None = None,
         searchers: Sequence[str] | None = None,
@@ -347,14 +360,7 @@ def run(out_dir: Path, *, quick: bool = False, progress: bool = True,
     targets = _targets(head, budget)
     tables = {"headline": head, "summary": summary, "per_seed": per_seed,
               "curves": curves_df, "trials_to_reach": reach}
-    default_args = budget == (4 if quick else 30) and searchers == SEARCHERS and \
-        tasks == ((HEADLINE_TASK,) if quick else tuple(TASKS))
-    command = ("hybridlab reproduce case-study-1" + (" --quick" if quick else "")
-               + ("" if seeds is None else f" --seeds {n_seeds}")
-               if default_args else
-               f"python -c 'from pathlib import Path; from hybridlab.casestudies.hpo_cnn "
-               f"import run; run(Path(\"{out_dir}\"), quick={quick}, seeds={n_seeds}, "
-               f"budget={budget}, searchers={list(searchers)}, tasks={list(tasks)})'")
+    command = _command(out_dir, quick, seeds, n_seeds, budget, searchers, tasks)
     sections = report_sections(tables, targets, plots={t: _plot(curves_df, per_seed, t)
                                                        for t in tasks},
                                quick=quick, seeds=n_seeds, budget=budget, epochs=epochs,
