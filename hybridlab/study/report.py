@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -13,8 +13,9 @@ from ..reporting import markdown_table
 from ..reporting import write_report as write_folder
 from . import metrics
 
-if TYPE_CHECKING:
-    from .study import Study
+#: a :class:`hybridlab.study.Study`; not imported, since ``Study.to_report`` imports this
+#: module (and import circles are refused, even for type checking)
+Study = Any
 
 __all__ = ["write_report"]
 
