@@ -16,7 +16,7 @@ That is how BOHB and DEHB save budget, but inside any hybrid of hybridlab.
 
 With ``Fidelity(low, high, resumable=True)`` a promoted candidate costs only the extra
 fidelity (an objective that resumes training from its lower-rung checkpoint, such as
-:func:`hybridlab.ml.train.epochs_objective`); otherwise each rung costs its full
+:class:`hybridlab.ml.train.EpochsObjective`); otherwise each rung costs its full
 fidelity.
 
 Example
