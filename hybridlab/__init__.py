@@ -39,7 +39,7 @@ from .registry import make, register, resolve
 from .result import Result
 from .space import Categorical, Integer, Real, Space
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "GA",

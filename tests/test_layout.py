@@ -140,3 +140,14 @@ def test_functions_are_short() -> None:
                     long.append(f"{_dotted(path)}.{node.name}: {n} lines of code")
     assert not long, (f"functions over {MAX_FUNCTION_LINES} lines of code (split them):\n"
                       + "\n".join(long))
+
+
+#: the modules allowed a module-level ``__getattr__`` (docs/architecture.md says why)
+LAZY_LOADERS = {"hybridlab", "hybridlab.integrations", "hybridlab.ml"}
+
+
+def test_lazy_loaders_are_the_documented_three() -> None:
+    found = {_dotted(path) for path in MODULES
+             if any(isinstance(node, ast.FunctionDef) and node.name == "__getattr__"
+                    for node in ast.parse(path.read_text()).body)}
+    assert found == LAZY_LOADERS
