@@ -10,8 +10,25 @@ repair functions for them live in :mod:`hybridlab.benchmarks.constrained`:
 >>> from hybridlab.benchmarks import CONSTRAINED
 >>> list(CONSTRAINED)[:3]
 ['g06', 'g08', 'g11']
+
+COCO's real BBOB suite (24 functions, needs the ``bbob`` extra, PyPI ``coco-experiment``)
+lives in :mod:`hybridlab.benchmarks.bbob`:
+
+>>> from hybridlab.benchmarks import BBOB_GROUPS, bbob_problem
+>>> bbob_problem(15, 5, 1).name, BBOB_GROUPS["multimodal"]
+('bbob_f15_i01_d05', (15, 16, 17, 18, 19))
 """
 
+from .bbob import (
+    BBOB_FUNCTIONS,
+    BBOB_GROUP_TITLES,
+    BBOB_GROUPS,
+    BBOBFunction,
+    BBOBProblem,
+    bbob_group,
+    bbob_problem,
+    bbob_suite,
+)
 from .constrained import (
     CONSTRAINED,
     G06,
@@ -48,9 +65,11 @@ from .functions import (
 )
 
 __all__ = [
-    "CONSTRAINED", "FUNCTIONS", "G06", "G08", "G11", "PRESSURE_VESSEL", "PRESSURE_VESSEL_MIXED",
-    "WELDED_BEAM", "ConstrainedBenchmark", "FunctionInfo", "Instance", "ackley", "ellipsoid",
-    "g06", "g06_repair", "g08", "g11", "griewank", "levy", "make_instance", "pressure_vessel",
-    "pressure_vessel_mixed_repair", "pressure_vessel_repair", "rastrigin", "rosenbrock",
-    "schwefel", "sphere", "styblinski_tang", "suite", "welded_beam",
+    "BBOB_FUNCTIONS", "BBOB_GROUPS", "BBOB_GROUP_TITLES", "CONSTRAINED", "FUNCTIONS", "G06",
+    "G08", "G11", "PRESSURE_VESSEL", "PRESSURE_VESSEL_MIXED", "WELDED_BEAM", "BBOBFunction",
+    "BBOBProblem", "ConstrainedBenchmark", "FunctionInfo", "Instance", "ackley", "bbob_group",
+    "bbob_problem", "bbob_suite", "ellipsoid", "g06", "g06_repair", "g08", "g11", "griewank",
+    "levy", "make_instance", "pressure_vessel", "pressure_vessel_mixed_repair",
+    "pressure_vessel_repair", "rastrigin", "rosenbrock", "schwefel", "sphere",
+    "styblinski_tang", "suite", "welded_beam",
 ]
