@@ -4,20 +4,24 @@ The names (``"ga"``, ``"pso"``...) are turned into optimizers by :mod:`hybridlab
 (``hybridlab.make``), which starts from :data:`NAMES`.
 
 >>> sorted(NAMES)
-['bayes', 'ga', 'grid', 'lhs', 'local', 'pso', 'random']
+['bayes', 'bipop', 'cma', 'ga', 'grid', 'ipop', 'lhs', 'local', 'pso', 'random']
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .base import Optimizer, OptimizerProtocol, Population
 from .baseline import Grid, LatinHypercube, RandomSearch
 from .bayes import BayesOpt
+from .cma import CMA
 from .engines import ENGINES
 from .ga import GA
 from .local import LocalSearch
 from .pso import PSO
 
 __all__ = [
+    "CMA",
     "ENGINES",
     "GA",
     "NAMES",
@@ -34,4 +38,4 @@ __all__ = [
 
 #: short name -> class of every engine of this package: :data:`ENGINES` and ``"bayes"``
 #: (which nests them, so it is not one of them)
-NAMES: dict[str, type[Optimizer]] = {**ENGINES, "bayes": BayesOpt}
+NAMES: dict[str, Callable[..., Optimizer]] = {**ENGINES, "bayes": BayesOpt}

@@ -25,20 +25,25 @@ import numpy as np
 from ..stepping import FailureRule, checked_ask
 from .base import Optimizer, Population
 from .baseline import Grid, LatinHypercube, RandomSearch
+from .cma import CMA, bipop, ipop
 from .ga import GA
 from .local import LocalSearch
 from .pso import PSO
 
 __all__ = ["ENGINES", "build", "run"]
 
-#: short name -> class of the plain engines (the registry starts from these and ``bayes``)
-ENGINES: dict[str, type[Optimizer]] = {
+#: short name -> class (or factory) of the plain engines (the registry starts from these
+#: and ``bayes``)
+ENGINES: dict[str, Callable[..., Optimizer]] = {
     "ga": GA,
     "pso": PSO,
     "local": LocalSearch,
     "random": RandomSearch,
     "grid": Grid,
     "lhs": LatinHypercube,
+    "cma": CMA,
+    "ipop": ipop,
+    "bipop": bipop,
 }
 
 
