@@ -4,8 +4,10 @@
     hybridlab functions                       list benchmark functions
     hybridlab run rastrigin --dim 5 --optimizer ga --budget 2000 --seed 0 \\
         [--instance 1] [--plot conv.png] [--csv history.csv]
-    hybridlab compare --suite bbob --dims 2 5 10 --optimizers ga pso local "ga>>local" \\
+    hybridlab compare --suite shifted --dims 2 5 10 --optimizers ga pso local "ga>>local" \\
         default --budget-per-dim 200 --seeds 5 --jobs 2 --out reports/my-study
+    hybridlab compare --suite bbob --functions 1 8 15 --dims 2 5 --instances 3 ...
+                                              (COCO's real BBOB functions)
     hybridlab report reports/my-study         rebuild the report of a saved study
     hybridlab runs list|show|export|delete runs.db [run]   look into a run store
 """
@@ -21,6 +23,7 @@ from . import __version__, cli_runs
 from .benchmarks import FUNCTIONS, make_instance
 from .driver import minimize
 from .io import atomic_write
+from .problem import Problem
 from .registry import names, resolve
 from .tracking import StoreError
 
@@ -69,19 +72,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def _bbob_problems(args: argparse.Namespace) -> dict[str, Problem]:
+    """COCO's BBOB functions (``--functions 1 15`` or ``f1 f15``; default all 24),
+    instances ``1..--instances``."""
+    from .benchmarks.bbob import bbob_suite
+
+    functions = range(1, 25)
+    if args.functions:
+        try:
+            functions = [int(f.lower().removeprefix("f")) for f in args.functions]
+        except ValueError:
+            raise ValueError(f"--suite bbob takes function numbers 1..24 (e.g. 1 15 or f1 "
+                             f"f15), got {' '.join(args.functions)}") from None
+    try:
+        return bbob_suite(functions, args.dims, range(1, args.instances + 1))
+    except ImportError as exc:  # the optional extra is missing: one line, no traceback
+        raise ValueError(str(exc)) from None
+
+
 def _compare(args: argparse.Namespace) -> int:
     from concurrent.futures import ProcessPoolExecutor
 
     from .benchmarks import suite
     from .study import compare
 
-    if args.suite != "bbob":
-        raise ValueError(f"unknown suite {args.suite!r}; the only suite is 'bbob' "
-                         "(shifted and rotated functions of hybridlab.benchmarks)")
     if args.budget_per_dim < 1 or args.seeds < 1 or args.jobs < 1 or args.instances < 1:
         raise ValueError("--budget-per-dim, --seeds, --instances and --jobs must be >= 1")
-    problems = {inst.name: inst for inst in suite(args.dims, args.instances, args.suite_seed,
-                                                  functions=args.functions)}
+    if args.suite == "bbob":
+        problems = _bbob_problems(args)
+    else:
+        problems = {inst.name: inst for inst in suite(args.dims, args.instances,
+                                                      args.suite_seed, functions=args.functions)}
     out = Path(args.out)
     kwargs = dict(budget=PerDim(args.budget_per_dim), seeds=args.seeds, name=out.name)
     optimizers = {spec: spec for spec in args.optimizers}
@@ -156,16 +177,20 @@ def _parser() -> argparse.ArgumentParser:
         "compare", help="compare optimizers on the benchmark suite and write a report",
         description="Run every optimizer on every problem of the suite with every seed, "
         "then save the study and write report.md (tables, statistics, plots) next to it.")
-    cmp_.add_argument("--suite", default="bbob",
-                      help="benchmark suite: 'bbob' = shifted and rotated functions with "
-                      "known optima (default)")
+    cmp_.add_argument("--suite", default="shifted", choices=["shifted", "bbob"],
+                      help="benchmark suite: 'shifted' = hybridlab's own shifted and rotated "
+                      "functions with known optima (default, fast); 'bbob' = COCO's real "
+                      "24 BBOB functions (needs the bbob extra, PyPI coco-experiment)")
     cmp_.add_argument("--dims", type=int, nargs="+", default=[2, 5, 10],
                       help="problem dimensions (default: 2 5 10)")
-    cmp_.add_argument("--functions", nargs="+", choices=sorted(FUNCTIONS), default=None,
-                      help="benchmark functions (default: all)")
+    cmp_.add_argument("--functions", nargs="+", default=None,
+                      help="benchmark functions (default: all): names for 'shifted' "
+                      f"({', '.join(sorted(FUNCTIONS))}), numbers 1..24 for 'bbob'")
     cmp_.add_argument("--instances", type=int, default=1,
-                      help="instances (random shift/rotation) per function and dim")
-    cmp_.add_argument("--suite-seed", type=int, default=0, help="seed of the instances")
+                      help="instances 1..N per function and dim (random shift/rotation; "
+                      "COCO's instances for 'bbob')")
+    cmp_.add_argument("--suite-seed", type=int, default=0,
+                      help="seed of the instances of 'shifted'")
     cmp_.add_argument("--optimizers", nargs="+", default=["ga", "pso", "local", "default"],
                       help="registry names or hybrid specs, e.g. ga 'ga>>local' "
                       "'memetic(pso,local)' default (default: ga pso local default)")

@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from hybridlab.cli import main
 
@@ -90,3 +91,34 @@ def test_reproduce_runs_each_case_study_and_prints_targets(monkeypatch, capsys, 
     assert "[met] size: 85% smaller" in out and "[MISSED] latency" in out
     assert main(["reproduce", "case-study-2", "--seeds", "0"]) == 2
     assert "--seeds must be >= 1" in capsys.readouterr().err
+
+
+def test_compare_suite_bbob_runs_coco_functions(tmp_path, capsys):
+    pytest.importorskip("cocoex")
+    from hybridlab.study import Study
+
+    out = tmp_path / "real"
+    assert main(["compare", "--suite", "bbob", "--functions", "1", "f15", "--dims", "2",
+                 "--instances", "2", "--optimizers", "random", "--budget-per-dim", "10",
+                 "--seeds", "1", "--out", str(out)]) == 0
+    study = Study.load(out)
+    assert study.problems == ["bbob_f01_i01_d02", "bbob_f01_i02_d02", "bbob_f15_i01_d02",
+                              "bbob_f15_i02_d02"]
+    assert study.meta["problems"]["bbob_f01_i01_d02"]["f_opt"] == 79.48
+    assert main(["compare", "--suite", "bbob", "--functions", "sphere", "--out",
+                 str(tmp_path / "x")]) == 2
+    assert "function numbers 1..24" in capsys.readouterr().err
+    assert main(["compare", "--suite", "bbob", "--functions", "25", "--out",
+                 str(tmp_path / "x")]) == 2
+    with pytest.raises(SystemExit):
+        main(["compare", "--suite", "nope"])
+
+
+def test_compare_default_suite_is_the_shifted_one(tmp_path):
+    from hybridlab.study import Study
+
+    out = tmp_path / "own"
+    assert main(["compare", "--suite", "shifted", "--dims", "2", "--functions", "sphere",
+                 "--optimizers", "random", "--budget-per-dim", "10", "--seeds", "1",
+                 "--out", str(out)]) == 0
+    assert Study.load(out).problems == ["sphere-d2-i1"]
