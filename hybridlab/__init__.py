@@ -20,6 +20,7 @@ from .hybrid import (
     MultiFidelity,
     Portfolio,
     Sequential,
+    Switch,
     default,
     expensive,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "Sequential",
     "Space",
     "Study",
+    "Switch",
     "compare",
     "default",
     "expensive",

@@ -260,7 +260,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     if log is not None:
         log.end(stopped, n, t0)
     result = state.result(problem, rec, n, t0, ss.entropy, opt.name, stopped,
-                          None if fid_spec is None else spent)
+                          None if fid_spec is None else spent, opt.decisions)
     _close_callbacks(callbacks, result)
     return result
 
@@ -366,7 +366,8 @@ class _Best:
         return self.failures.fill(fit, ok)
 
     def result(self, problem: Problem, rec: _Recorder, n: int, t0: float, seed: Any,
-               name: str, stopped: str, cost: float | None) -> Result:
+               name: str, stopped: str, cost: float | None,
+               decisions: Any = ()) -> Result:
         """The run's :class:`Result` from this state and the recorded history."""
         return Result(
             x=self.x, y=self.y, n_evals=n, seconds=time.perf_counter() - t0,
@@ -374,7 +375,7 @@ class _Best:
             violations=dict(zip(problem.constraint_names, self.violations, strict=True))
             if self.violations else {},
             x_unit=self.x_unit, seed=seed, optimizer=name, problem=problem.name,
-            stopped=stopped, cost=cost)
+            stopped=stopped, cost=cost, decisions=pd.DataFrame(list(decisions)))
 
     def _take(self, i: int, batch: Batch, X: np.ndarray, values: Any, feasible: bool) -> None:
         self.y, self.feasible = float(batch.y[i]), feasible

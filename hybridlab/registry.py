@@ -12,9 +12,9 @@ A spec is a safe subset of Python expressions, parsed with :mod:`ast` (nothing i
 ``eval``-ed): registry names (``ga``, ``pso(n_particles=20)``), ``a >> b`` (Sequential),
 ``a | b`` (Portfolio), ``a * 4`` (Islands), and the combinator functions
 ``sequential(...)``, ``portfolio(...)``, ``islands(...)``, ``memetic(...)``,
-``adaptive(...)``, ``multifidelity(...)`` with positional and keyword arguments
-(numbers, strings, booleans, lists of numbers).  Python's precedence applies: ``*`` binds
-tighter than ``>>``, which binds tighter than ``|``.
+``adaptive(...)``, ``multifidelity(...)``, ``switch(...)`` with positional and keyword
+arguments (numbers, strings, booleans, lists of numbers).  Python's precedence applies:
+``*`` binds tighter than ``>>``, which binds tighter than ``|``.
 
 >>> make("ga").name
 'ga'
@@ -40,6 +40,7 @@ from .hybrid import (
     MultiFidelity,
     Portfolio,
     Sequential,
+    Switch,
     default,
     expensive,
 )
@@ -63,6 +64,7 @@ COMBINATORS: dict[str, Callable[..., Optimizer]] = {
     "memetic": Memetic,
     "adaptive": Adaptive,
     "multifidelity": MultiFidelity,
+    "switch": Switch,
 }
 
 

@@ -51,6 +51,10 @@ class Result:
     cost : float or None
         Budget spent in fidelity units (e.g. training epochs) on a multi-fidelity problem
         (:mod:`hybridlab.fidelity`); ``None`` otherwise, where the cost is ``n_evals``.
+    decisions : pandas.DataFrame
+        What a switching optimizer (:class:`hybridlab.Switch`, ``default()``) decided and
+        why: one row per decision (``evaluation``, ``from``, ``to``, ``reason``, ``best``
+        and the state it measured); empty for other optimizers.
     """
 
     x: Any
@@ -67,6 +71,7 @@ class Result:
     problem: str = ""
     stopped: str = "budget"
     cost: float | None = None
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def matches(self, other: Result) -> bool:
         """Same search outcome as ``other``: equal x, y and history up to timings."""

@@ -9,6 +9,7 @@ combinator                     spelling        integration style
 ``Memetic(g, l, ...)``         --              nested: local refinement inside the loop
 ``Adaptive(a, b, rule=...)``   --              switching: on stagnation, or a bandit
 ``MultiFidelity(o, lo, hi)``   --              nested: successive halving per population
+``Switch(local, explore)``     --              switching on the measured problem state
 =============================  ==============  ========================================
 
 Each is an :class:`~hybridlab.optimizers.base.Optimizer`, so they nest:
@@ -29,8 +30,9 @@ from .memetic import Memetic
 from .multifidelity import MultiFidelity
 from .portfolio import Portfolio, either
 from .sequential import Sequential, then
+from .switch import Switch
 
 __all__ = ["Adaptive", "Composite", "Islands", "Memetic", "MultiFidelity", "Portfolio",
-           "Sequential", "default", "expensive"]
+           "Sequential", "Switch", "default", "expensive"]
 
 OPERATORS.update({">>": then, "|": either, "*": Islands})

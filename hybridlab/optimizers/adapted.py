@@ -21,6 +21,7 @@ else calls the contract directly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,10 @@ class Adapted(Optimizer):
     @property
     def previous_fidelity(self) -> float:  # type: ignore[override]
         return getattr(self.inner, "previous_fidelity", 0.0)
+
+    @property
+    def decisions(self) -> Sequence[dict[str, Any]]:  # type: ignore[override]
+        return getattr(self.inner, "decisions", ())
 
     @property
     def name(self) -> str:  # type: ignore[override]

@@ -20,7 +20,7 @@ Writing your own optimizer takes a class with five members::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -113,12 +113,17 @@ class OptimizerProtocol(Protocol):
         optimizer), the fidelity of the last ``ask``'s batch (``None``: full fidelity), and
         the fidelity its points were evaluated at before (``0.0``; a resumable objective
         then costs only the difference).
+    ``decisions``
+        Switching optimizers only (:class:`hybridlab.hybrid.Switch`): one dict per
+        decision (evaluation, from, to, reason, the state measured); empty otherwise.  The
+        driver copies it to ``Result.decisions``.
     """
 
     name: str
     rungs: np.ndarray | None
     fidelity: float | None
     previous_fidelity: float
+    decisions: Sequence[dict[str, Any]]
 
     @property
     def phase(self) -> str | list[str]: ...
@@ -169,6 +174,8 @@ class Optimizer:
     rungs: np.ndarray | None = None
     fidelity: float | None = None
     previous_fidelity: float = 0.0
+    #: Switching optimizers only (see :class:`OptimizerProtocol`).
+    decisions: Sequence[dict[str, Any]] = ()
 
     def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
               budget: int | None = None) -> None:

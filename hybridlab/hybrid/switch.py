@@ -1,0 +1,235 @@
+"""Switching on the problem state: probe with local searches, then move the budget.
+
+:class:`Switch` measures the landscape while it searches and gives the budget to the arm
+that the measurements favour, writing every decision and its reason to
+:attr:`Switch.decisions` (the driver copies it to ``Result.decisions``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..optimizers.base import Optimizer, Population
+from .composite import Composite, fresh
+
+__all__ = ["Switch"]
+
+#: what each phase of a Switch is for, in the decision log
+PHASES = ("probe", "explore", "polish")
+
+
+class Switch(Composite):
+    """Local probes first; a global arm only when the probes find several optima.
+
+    The run starts with ``local`` (a restarting local search, e.g. model-based COBYQA or
+    BOBYQA), which on a smooth unimodal landscape reaches high precision in a few dozen
+    evaluations per dimension -- the fastest way to the first targets.  Each finished
+    local run is a *probe*: it ends in a local optimum.  After ``probes`` of them the
+    switch compares their values:
+
+    * all within ``tol`` (relative) of the best: the landscape looks **unimodal**, and
+      ``local`` keeps the budget (its restarts confirm or improve the optimum);
+    * otherwise it is **multimodal**: ``explore`` (e.g. BIPOP-CMA-ES) takes the rest of
+      the budget, started from the best points found so far.
+
+    A local run that is still improving when it has used ``probe_share`` of the budget
+    (an ill-conditioned valley, a high dimension) is not cut short while its progress
+    per evaluation is at least that of the run so far ("still improving"); one that
+    stalls is ("probe budget spent").  While ``explore`` runs, the switch watches its
+    progress: after ``stall`` evaluations without improvement of the incumbent, the
+    incumbent is **polished** by a fresh ``local`` run (at most ``polish_share`` of the
+    budget), and the explorer continues afterwards from its own state.  Finally the last
+    ``polish_share`` of the budget polishes the incumbent.
+
+    Parameters
+    ----------
+    local : Optimizer
+        A restarting local search with ``results_`` (one scipy result per finished run),
+        such as :class:`~hybridlab.optimizers.LocalSearch`.
+    explore : Optimizer
+        The global arm.
+    probes : int
+        Finished local runs before the unimodal/multimodal decision (>= 2).
+    tol : float
+        Relative spread of the probes' optima below which they count as the same optimum.
+    probe_share : float
+        Budget share after which a probe that stalls is cut short.
+    stall : int, optional
+        Evaluations without improvement before the explorer's incumbent is polished
+        (default ``100 * dim``).
+    polish_share : float
+        Budget share of each polish, and of the final one.
+
+    Attributes
+    ----------
+    decisions : list of dict
+        One row per decision: evaluation, from, to, reason, and the state measured
+        (``optima``: distinct optima seen, ``spread``: their relative spread,
+        ``progress``: improvement per evaluation).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> import hybridlab as hl
+    >>> rastrigin = lambda x: float(10 * len(x) + np.sum(x ** 2 - 10 * np.cos(2 * np.pi * x)))
+    >>> p = hl.Problem(rastrigin, hl.Space.box(3, -5, 5))
+    >>> s = hl.Switch(hl.LocalSearch(), hl.PSO())
+    >>> r = hl.minimize(p, s, budget=1500, seed=0)
+    >>> r.decisions.loc[0, "to"], r.decisions.loc[0, "reason"].split(":")[0]
+    ('explore', 'multimodal')
+    """
+
+    def __init__(self, local: Optimizer, explore: Optimizer, probes: int = 2,
+                 tol: float = 1e-3, probe_share: float = 0.3, stall: int | None = None,
+                 polish_share: float = 0.05) -> None:
+        if int(probes) != probes or probes < 2:
+            raise ValueError(f"probes must be an integer >= 2 (finished local runs), "
+                             f"got {probes!r}")
+        if not tol > 0:
+            raise ValueError(f"tol must be > 0 (a relative spread), got {tol!r}")
+        for label, share in (("probe_share", probe_share), ("polish_share", polish_share)):
+            if not 0 < share < 1:
+                raise ValueError(f"{label} must be a fraction in (0, 1), got {share!r}")
+        if stall is not None and (int(stall) != stall or stall < 1):
+            raise ValueError(f"stall must be an integer >= 1 (evaluations) or None, "
+                             f"got {stall!r}")
+        self.local = fresh(local)
+        self.explore = fresh(explore)
+        self.probes = int(probes)
+        self.tol = float(tol)
+        self.probe_share = float(probe_share)
+        self.stall = stall
+        self.polish_share = float(polish_share)
+
+    def _parts(self) -> list[Optimizer]:
+        return [self.local, self.explore]
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return (f"switch({getattr(self.local, 'name', '?')},"
+                f"{getattr(self.explore, 'name', '?')})")
+
+    def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
+              budget: int | None = None) -> None:
+        super().start(dim, rng, init, budget)
+        self.decisions: list[dict[str, Any]] = []
+        self.state = "probe"
+        self._stall = self.stall or 100 * dim
+        self._best = np.inf
+        self._best_at = 0  # evaluations told when the incumbent last improved
+        self._since = 0  # evaluations told at the last switch
+        self._explorer: int | None = None
+        self._polish_end: int | None = None
+        self._final = False
+        self._start_child(fresh(self.local), init, budget)
+        self._active = 0
+
+    def ask(self) -> np.ndarray:
+        limit = None
+        if self.state == "polish" and self._polish_end is not None:
+            limit = max(1, self._polish_end - self.n_told)
+        elif self.state == "explore" and self.budget is not None:
+            limit = max(1, self._final_at() - self.n_told)
+        return self._collect([(self._active, limit)])
+
+    def _final_at(self) -> int:
+        """The evaluation from which the incumbent gets its final polish."""
+        return int(self.budget - round(self.polish_share * self.budget))
+
+    def _after_tell(self, owners: np.ndarray, y: np.ndarray) -> None:
+        ymin = float(np.min(y)) if len(y) else np.inf
+        if ymin < self._best:
+            self._best, self._best_at = ymin, self.n_told
+        if self.state == "probe":
+            self._after_probe()
+        elif self.state == "explore":
+            self._after_explore()
+        elif self._polish_end is not None and self.n_told >= self._polish_end:
+            if self.budget is not None and self.n_told >= self._final_at():
+                self._polish("final polish of the incumbent", final=True)
+            else:
+                self._resume_explorer()
+
+    def _after_probe(self) -> None:
+        optima = self._optima()
+        if len(optima) >= self.probes:
+            spread = _spread(optima)
+            if spread > self.tol:
+                self._explore(f"multimodal: {len(optima)} local runs ended {spread:.2g} "
+                              "apart (relative spread of their values)",
+                              optima=len(optima), spread=spread)
+            elif not self.decisions:
+                self._log("probe", f"unimodal so far: {len(optima)} local runs agree within "
+                          f"{self.tol:g}; the local search keeps the budget",
+                          optima=len(optima), spread=spread)
+            return
+        if self.budget is None or self.n_told < self.probe_share * self.budget:
+            return
+        idle = self.n_told - self._best_at
+        if idle >= 10 * self.dim:
+            self._explore(f"probe budget spent: {len(optima)} local run(s) finished in "
+                          f"{self.probe_share:.0%} of the budget and the incumbent has not "
+                          f"improved for {idle} evaluations", optima=len(optima))
+
+    def _after_explore(self) -> None:
+        if self.budget is not None and self.n_told >= self._final_at():
+            self._polish("final polish of the incumbent", final=True)
+        elif self.n_told - max(self._best_at, self._since) >= self._stall:
+            self._polish(f"the explorer has not improved the incumbent for {self._stall} "
+                         "evaluations")
+
+    def _explore(self, reason: str, **state: Any) -> None:
+        self._log("explore", reason, **state)
+        self.state, self._since = "explore", self.n_told
+        left = None if self.budget is None else max(1, self._final_at() - self.n_told)
+        self._explorer = self._start_child(fresh(self.explore), self.population, left)
+        self._active = self._explorer
+
+    def _resume_explorer(self) -> None:
+        assert self._explorer is not None
+        explorer = self.children[self._explorer]
+        inc = self.population.best(1)
+        explorer.inject(inc.X, inc.y)
+        self._log("explore", "polish done: the explorer resumes, given the incumbent")
+        self.state, self._since, self._polish_end = "explore", self.n_told, None
+        self._active = self._explorer
+
+    def _polish(self, reason: str, final: bool = False) -> None:
+        self._log("polish", reason)
+        self.state, self._since = "polish", self.n_told
+        share = None if self.budget is None else max(1, round(self.polish_share * self.budget))
+        if final or share is None:
+            self._polish_end = None
+        else:
+            self._polish_end = min(self.n_told + share, self._final_at())
+        self._start_child(fresh(self.local), self.population.best(1), share, slot=0)
+        self._active = 0
+
+    def _log(self, to: str, reason: str, **state: Any) -> None:
+        row: dict[str, Any] = {"evaluation": self.n_told, "from": self.state, "to": to,
+                               "reason": reason, "best": self._best}
+        conditioning = getattr(self.children[self._explorer], "conditioning", None) \
+            if self._explorer is not None else None
+        if conditioning is not None:
+            row["conditioning"] = float(conditioning)
+        row.update(state)
+        self.decisions.append(row)
+
+    def _optima(self) -> np.ndarray:
+        """Values of the finished local runs (the probes)."""
+        results = getattr(self.children[0], "results_", [])
+        return np.array([float(r.fun) for r in results], dtype=float)
+
+    def stop(self) -> bool:
+        return False
+
+
+def _spread(values: np.ndarray) -> float:
+    """Relative spread of local optima: (worst - best) / max(1, |best|)."""
+    finite = values[np.isfinite(values)]
+    if finite.size < 2:
+        return 0.0
+    best = float(finite.min())
+    return float((finite.max() - best) / max(1.0, abs(best)))
