@@ -3,8 +3,9 @@
 The names (``"ga"``, ``"pso"``...) are turned into optimizers by :mod:`hybridlab.registry`
 (``hybridlab.make``), which starts from :data:`NAMES`.
 
->>> sorted(NAMES)
-['bayes', 'bipop', 'cma', 'ga', 'grid', 'ipop', 'lhs', 'local', 'pso', 'random']
+>>> sorted(NAMES)  # doctest: +NORMALIZE_WHITESPACE
+['bayes', 'bipop', 'cma', 'ga', 'ga_np', 'grid', 'ipop', 'lhs', 'local', 'pso',
+ 'random']
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from ..stepping import FailureRule, checked_ask
 from .base import Optimizer, Population
 from .baseline import Grid, LatinHypercube, RandomSearch
 from .cma import CMA, bipop, ipop
-from .ga import GA
+from .ga import GA, ga_np
 from .local import LocalSearch
 from .pso import PSO
 
@@ -36,6 +36,7 @@ __all__ = ["ENGINES", "build", "run"]
 #: and ``bayes``)
 ENGINES: dict[str, Callable[..., Optimizer]] = {
     "ga": GA,
+    "ga_np": ga_np,
     "pso": PSO,
     "local": LocalSearch,
     "random": RandomSearch,

@@ -5,6 +5,11 @@ DEAP supplies the variation and selection operators (``selTournament``,
 ``deap.creator`` globals: the individual type is local to this module.  DEAP's operators
 draw from the global :mod:`random` module, so the GA swaps its own state in around them
 and leaves the caller's untouched (see :mod:`hybridlab.optimizers.rng`).
+
+``GA(operators="numpy")`` (registry name ``"ga_np"``) runs the same operators on the
+whole population with numpy (:mod:`hybridlab.optimizers.ga_ops`), drawing from the GA's
+own ``rng``: the same algorithm and distributions, not the same random stream, several
+times faster per generation.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from deap import base, tools
 
 from ..schedules import Schedule, SuccessRule
 from .base import Optimizer, Population
+from .ga_ops import ArrayGA
 from .rng import private_rng
 
-__all__ = ["GA"]
+__all__ = ["GA", "ga_np"]
+
+OPERATORS = ("deap", "numpy")
 
 #: a constant index, a schedule ``progress -> eta``, or a success rule adapting the step
 EtaMut = float | Callable[[float], float] | SuccessRule
@@ -71,6 +79,11 @@ class GA(Optimizer):
         Tournament size of the parent selection.
     elitism : int
         Best individuals of the previous generation that survive unchanged.
+    operators : {"deap", "numpy"}
+        ``"deap"`` (default): DEAP's per-individual operators.  ``"numpy"``: the same
+        operators on the whole population at once (:mod:`~hybridlab.optimizers.ga_ops`),
+        seeded from the GA's ``rng``; the name becomes ``"ga_np"``.  Every option
+        above works with both; a seed gives different (equally distributed) runs.
 
     Notes
     -----
@@ -113,13 +126,16 @@ class GA(Optimizer):
     >>> r = minimize(p, GA(pop_size=40, eta_mut=SuccessRule(1 / 22)), budget=2000, seed=0)
     >>> r.y < 1e-3
     True
+    >>> r = minimize(p, GA(pop_size=40, operators="numpy"), budget=2000, seed=0)
+    >>> r.optimizer, r.n_evals, bool(r.y < 0.05)
+    ('ga_np', 2000, True)
     """
 
     name = "ga"
 
     def __init__(self, pop_size: int = 50, cxpb: float = 0.9, eta_cx: float = 15.0,
                  eta_mut: EtaMut = 20.0, indpb: float | None = None, mutpb: float = 1.0,
-                 tournsize: int = 3, elitism: int = 2) -> None:
+                 tournsize: int = 3, elitism: int = 2, operators: str = "deap") -> None:
         self.pop_size = pop_size
         self.cxpb = cxpb
         self.eta_cx = eta_cx
@@ -128,6 +144,9 @@ class GA(Optimizer):
         self.mutpb = mutpb
         self.tournsize = tournsize
         self.elitism = elitism
+        self.operators = operators
+        if operators == "numpy":
+            self.name = "ga_np"
         self._check()
 
     def _check(self) -> None:
@@ -158,14 +177,21 @@ class GA(Optimizer):
             raise ValueError(f"GA tournsize must be an integer >= 1, got {self.tournsize!r}")
         if not 0 <= self.elitism < self.pop_size:
             raise ValueError(f"GA elitism must be in [0, pop_size), got {self.elitism!r}")
+        if self.operators not in OPERATORS:
+            raise ValueError(f"GA operators must be 'deap' (DEAP's, the default) or 'numpy' "
+                             f"(vectorised), got {self.operators!r}")
 
     def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
               budget: int | None = None) -> None:
         super().start(dim, rng, init, budget)
-        self._private_rng = private_rng(random.Random(int(rng.integers(2**63))))
+        numpy_path = self.operators == "numpy"
+        if not numpy_path:
+            self._private_rng = private_rng(random.Random(int(rng.integers(2**63))))
         n = int(self.pop_size)
         seeds = init.X[:n] if init is not None else np.empty((0, dim))
         fill = rng.random((n - len(seeds), dim))
+        self._array = ArrayGA(self, np.vstack([seeds, fill]), len(fill)) if numpy_path \
+            else None
         self._pending = [_Individual(row) for row in np.vstack([seeds, fill]).tolist()]
         self._n_fill = len(fill)  # random individuals at the end of _pending, not yet asked
         self._initial = True  # the initial population has not been told yet
@@ -190,6 +216,10 @@ class GA(Optimizer):
         return value
 
     def ask(self) -> np.ndarray:
+        if self._array is not None:
+            if not len(self._array.pending):
+                self._array.breed(self.eta_mut_, self._rule is not None)
+            return self._array.ask()
         if not self._pending:
             self._pending = self._breed()
         self._n_fill = 0  # handed out: no longer replaceable by injected points
@@ -219,6 +249,11 @@ class GA(Optimizer):
 
     def tell(self, X: np.ndarray, y: np.ndarray) -> None:
         super().tell(X, y)
+        if self._array is not None:
+            rate = self._array.tell(X, y)
+            if rate is not None and self._rule is not None:
+                self._rule.update(rate)
+            return
         told = self._pending[: len(y)]
         rows = np.asarray(X, dtype=float).reshape(len(told), -1).tolist()
         for ind, x, val in zip(told, rows, np.asarray(y, dtype=float), strict=True):
@@ -250,6 +285,9 @@ class GA(Optimizer):
         super().inject(X, y)
         X = np.clip(np.asarray(X, dtype=float).reshape(-1, self.dim), 0.0, 1.0)
         y = np.asarray(y, dtype=float).reshape(-1)
+        if self._array is not None:
+            self._array.inject(X, y)
+            return
         n = int(self.pop_size)
         resident = {tuple(ind): ind for ind in self._parents}
         new: list[_Individual] = []
@@ -276,10 +314,21 @@ class GA(Optimizer):
 
     def stop(self) -> bool:
         """Converged when the population has collapsed onto one point."""
+        if self._array is not None:
+            return self._array.stop()
         if len(self._parents) < 2 or _key(self._parents[0]) != _key(self._parents[-1]):
             return False
         P = np.asarray(self._parents, dtype=float)
         return bool(np.ptp(P, axis=0).max() < 1e-12)
+
+
+def ga_np(**params: object) -> GA:
+    """``GA(operators="numpy", **params)``: the registry's ``"ga_np"``.
+
+    >>> ga_np(pop_size=20).name
+    'ga_np'
+    """
+    return GA(operators="numpy", **params)  # type: ignore[arg-type]
 
 
 def _key(ind: _Individual) -> float:

@@ -6,9 +6,15 @@ boundary and velocity handlers); the loop is ours.  Two PySwarms side effects ar
 * its ``Reporter`` calls ``logging.config.dictConfig`` whenever one is built (at import, in
   every topology/handler): it takes over the root logger and creates ``./report.log``.  We
   build those objects with ``dictConfig`` silenced.
-* its operators draw from the global ``np.random`` (pyswarms #235).  Each :class:`PSO`
-  swaps in its own ``RandomState`` around backend calls and restores the caller's after
-  (not thread-safe: don't step two swarms in threads of one process; process pools are fine).
+* its operators draw from the global ``np.random`` (pyswarms #235).  The velocity update
+  (``compute_velocity``, the one operator that draws on every step) is written out here
+  with the same expressions, drawing from the swarm's own ``RandomState``: the same numbers
+  as PySwarms' operator run under that state, without swapping the global generator.  The
+  ``"random"`` boundary strategy also draws: around it each :class:`PSO` swaps in its own
+  ``RandomState`` and restores the caller's after (not thread-safe: don't step two such
+  swarms in threads of one process; process pools are fine).  The other operators
+  (``compute_pbest``, the topologies' ``compute_gbest``, the other boundary strategies)
+  draw nothing and run unguarded.
 """
 
 from __future__ import annotations
@@ -161,7 +167,8 @@ class PSO(Optimizer):
             m = min(n, len(init))
             X[:m] = np.clip(init.best(m).X, 0.0, 1.0)
         V = 0.1 * self.rng.uniform(-1.0, 1.0, (n, d))
-        self._private_rng = private_rng(np.random.RandomState(int(self.rng.integers(2**32))))
+        self._state = np.random.RandomState(int(self.rng.integers(2**32)))
+        self._private_rng = private_rng(self._state)
         with _no_log_config():
             self._topology = Star() if self.topology == "star" else Ring(static=False)
             self._bh = BoundaryHandler(strategy=self.bounds_strategy)
@@ -169,6 +176,7 @@ class PSO(Optimizer):
         self._bounds = (np.zeros(d), np.ones(d))
         vc = self.velocity_clamp
         self._clamp = None if vc is None else (-float(vc), float(vc))
+        self._scheduled = any(callable(v) for v in (self.w, self.c1, self.c2))
         self._swarm = Swarm(position=X, velocity=V, options=self._options(),
                             pbest_pos=X.copy(), pbest_cost=np.full(n, np.inf),
                             current_cost=np.full(n, np.inf))
@@ -182,33 +190,51 @@ class PSO(Optimizer):
     def ask(self) -> np.ndarray:
         s = self._swarm
         if not self._pending:
-            s.options = self._options()
-            with self._private_rng:
-                s.velocity = self._topology.compute_velocity(s, self._clamp, self._vh,
-                                                             self._bounds)
+            if self._scheduled:
+                s.options = self._options()
+            s.velocity = self._velocity(s)
+            if self.bounds_strategy == "random":  # the one strategy that draws
+                with self._private_rng:
+                    pos = self._topology.compute_position(s, self._bounds, self._bh)
+            else:
                 pos = self._topology.compute_position(s, self._bounds, self._bh)
             # 'shrink'/'intermediate' leave the first out-of-box step unrepaired: clip
             s.position = np.clip(pos, 0.0, 1.0)
             self._pending = True
         return s.position.copy()
 
+    def _velocity(self, s: Swarm) -> np.ndarray:
+        """PySwarms' ``compute_velocity`` (with the ``"unmodified"`` handler) term for
+        term, its two uniform draws taken from the swarm's own ``RandomState``."""
+        size, o, state = s.position.shape, s.options, self._state
+        cognitive = o["c1"] * state.uniform(0, 1, size) * (s.pbest_pos - s.position)
+        social = o["c2"] * state.uniform(0, 1, size) * (s.best_pos - s.position)
+        velocity = (o["w"] * s.velocity) + cognitive + social
+        if self._clamp is None:
+            return velocity
+        low, high = self._clamp
+        below, above = velocity <= low, velocity >= high
+        velocity = np.where(below, low, velocity)
+        return np.where(above, high, velocity)
+
     def tell(self, X: np.ndarray, y: np.ndarray) -> None:
         super().tell(X, y)
         X = np.asarray(X, dtype=float).reshape(-1, self.dim)
         y = np.asarray(y, dtype=float).reshape(-1)
         s = self._swarm
-        m = min(len(y), s.n_particles)  # extra points (if any) only reach `population`
-        cost = np.full(s.n_particles, np.inf)  # untold particles learn nothing this step
-        cost[:m] = np.where(np.isnan(y[:m]), np.inf, y[:m])
-        pos = s.position.copy()
-        pos[:m] = np.clip(X[:m], 0.0, 1.0)
+        n = s.n_particles
+        m = min(len(y), n)  # extra points (if any) only reach `population`
+        if m == n:
+            cost = np.where(np.isnan(y[:n]), np.inf, y[:n])
+            pos = np.clip(X[:n], 0.0, 1.0)
+        else:
+            cost = np.full(n, np.inf)  # untold particles learn nothing this step
+            cost[:m] = np.where(np.isnan(y[:m]), np.inf, y[:m])
+            pos = s.position.copy()
+            pos[:m] = np.clip(X[:m], 0.0, 1.0)
         s.position, s.current_cost = pos, cost
-        with self._private_rng:
-            s.pbest_pos, s.pbest_cost = compute_pbest(s)
-            if self.topology == "ring":
-                s.best_pos, s.best_cost = self._topology.compute_gbest(s, p=self.p, k=self.k)
-            else:
-                s.best_pos, s.best_cost = self._topology.compute_gbest(s)
+        s.pbest_pos, s.pbest_cost = compute_pbest(s)  # these draw nothing: no guard
+        self._gbest(s)
         if not np.isfinite(s.best_cost):  # nothing finite yet: Star leaves best_pos empty
             s.best_pos = s.pbest_pos.copy()
         self._pending = False
@@ -252,16 +278,20 @@ class PSO(Optimizer):
             position, current = s.position.copy(), s.current_cost.copy()
             position[replaced], current[replaced] = pbest_pos[replaced], pbest_cost[replaced]
             s.position, s.current_cost = position, current
-        with self._private_rng:
-            if self.topology == "ring":
-                s.best_pos, s.best_cost = self._topology.compute_gbest(s, p=self.p, k=self.k)
-            else:
-                s.best_pos, s.best_cost = self._topology.compute_gbest(s)
+        self._gbest(s)
+
+    def _gbest(self, s: Swarm) -> None:
+        """The topology's best (Star: the swarm's; Ring: each neighbourhood's)."""
+        if self.topology == "ring":
+            s.best_pos, s.best_cost = self._topology.compute_gbest(s, p=self.p, k=self.k)
+        else:
+            s.best_pos, s.best_cost = self._topology.compute_gbest(s)
 
     def stop(self) -> bool:
         """True when the swarm has collapsed to a point and stopped moving."""
         s = getattr(self, "_swarm", None)
         if s is None or self._pending:
             return False
-        spread = float(np.ptp(s.position, axis=0).max())
-        return spread < 1e-9 and float(np.abs(s.velocity).max()) < 1e-9
+        if float(np.abs(s.velocity).max()) >= 1e-9:  # the cheaper test first
+            return False
+        return float(np.ptp(s.position, axis=0).max()) < 1e-9
