@@ -10,6 +10,11 @@ of a hybrid (``make("cmaes") >> LocalSearch()``).
   ``"ngopt"``, ``"ng_cma"``, ``"ng_de"``.
 * :class:`OptunaSampler`: Optuna's TPE, CMA-ES or random sampler through ``study.ask``;
   ``"optuna_tpe"``, ``"optuna_cmaes"``.
+* scipy's global optimizers in a worker thread (:mod:`.scipy_global`):
+  :class:`DualAnnealing`, :class:`DifferentialEvolution`, :class:`Direct`,
+  :class:`SHGO`, :class:`BasinHopping`; ``"dual_annealing"``,
+  ``"differential_evolution"``, ``"direct"``, ``"shgo"``, ``"basinhopping"`` (scipy is
+  a dependency of hybridlab, not an extra).
 
 The libraries are an optional extra (``pip install hybridlab[peers]``): importing this
 module needs none of them; each adapter imports its library when it is built and says
@@ -31,8 +36,10 @@ from typing import Any
 from .cma import CMAES
 from .nevergrad import NGOpt
 from .optuna import OptunaSampler
+from .scipy_global import SHGO, BasinHopping, DifferentialEvolution, Direct, DualAnnealing
 
-__all__ = ["CMAES", "PEERS", "NGOpt", "OptunaSampler"]
+__all__ = ["CMAES", "PEERS", "SHGO", "BasinHopping", "DifferentialEvolution", "Direct",
+           "DualAnnealing", "NGOpt", "OptunaSampler"]
 
 
 def _optuna_tpe(**kwargs: Any) -> OptunaSampler:
@@ -60,4 +67,6 @@ def _ng_de(**kwargs: Any) -> NGOpt:
 #: from the peer libraries until a factory is called)
 PEERS: dict[str, Callable[..., Any]] = {
     "cmaes": CMAES, "ipop_cmaes": _ipop_cmaes, "ngopt": NGOpt, "ng_cma": _ng_cma,
-    "ng_de": _ng_de, "optuna_tpe": _optuna_tpe, "optuna_cmaes": _optuna_cmaes}
+    "ng_de": _ng_de, "optuna_tpe": _optuna_tpe, "optuna_cmaes": _optuna_cmaes,
+    "dual_annealing": DualAnnealing, "differential_evolution": DifferentialEvolution,
+    "direct": Direct, "shgo": SHGO, "basinhopping": BasinHopping}
