@@ -60,7 +60,7 @@ from hybridlab.study.stats import average_ranks
 CANDIDATES = (
     "default", "ga", "pso", "local", "pso>>local", "cma", "ipop", "bipop", "cobyqa",
     "bobyqa", "dual_annealing", "differential_evolution", "direct", "shgo", "basinhopping",
-    "cmaes", "ipop_cmaes", "bipop_cmaes", "ngopt", "optuna_cmaes", "switching",
+    "cmaes", "ipop_cmaes", "ngopt", "optuna_cmaes", "switch(local, pso)",
 )
 #: COCO's precision floor: final gaps below it are ties in the rank
 FLOOR = 1e-8
