@@ -247,3 +247,13 @@ def test_bridge_gradient_is_one_batch():
     assert kind == "done" and len(sent[0]) == 3 and np.allclose(grad, [1.0, 2.0])
     assert sent[0][2, 1] < 1.0  # the step turns back at the edge of the box
     assert not bridge.alive
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")  # NGOpt's
+@pytest.mark.parametrize("name, module", [("ipop_cmaes", "cma"), ("ngopt", "nevergrad"),
+                                          ("optuna_cmaes", "optuna")])
+def test_the_other_peers_of_issue_17_are_named(name, module):
+    pytest.importorskip(module)
+    assert name in PEERS
+    r = hl.minimize(SPHERE, hl.make(name), budget=60, seed=0)
+    assert r.n_evals == 60
