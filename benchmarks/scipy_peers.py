@@ -55,7 +55,7 @@ def _raw(name: str, dim: int, evals: int, seed: int) -> int:
             elif name == "direct":
                 optimize.direct(f, box, maxfun=left)
             elif name == "shgo":
-                optimize.shgo(f, box, options={"maxfev": left})
+                optimize.shgo(f, box, n=2 * dim + 1, options={"maxfev": left})
             else:
                 optimize.basinhopping(f, rng.random(dim), rng=rng, minimizer_kwargs={
                     "method": "L-BFGS-B", "bounds": box})
