@@ -1,4 +1,6 @@
-"""The one driver: budget, evaluation, failures, seeding, callbacks and history.
+"""The one driver: budget, evaluation, failures, seeding, callbacks and history (over
+400 lines: the loop, its history recorder and its best-so-far state are one hot path,
+kept together so that the per-batch cost stays visible in one place).
 
 Optimizers never call the objective; :func:`minimize` asks them for points, evaluates the
 points (serially, or through any ``concurrent.futures.Executor``), tells them the values
@@ -77,20 +79,25 @@ class _Recorder:
         self.X: list[np.ndarray] = []
         self.batches: list[Batch] = []
         self.phase: list[str] = []
-        self.time: list[np.ndarray] = []
-        self.fid: list[np.ndarray] = []
-        self.cost: list[np.ndarray] = []
+        self.time: list[Any] = []  # per batch: one time, or one per point (a replay)
+        self.fid: list[float] = []
+        self.cost: list[float] = []
+        # linear real spaces: x columns from copies of the batches as decoded, not again
+        self.values: list[Any] | None = [] if self.space.is_real and not any(
+            d.log for d in self.space.dims.values()) else None
         self._frame: pd.DataFrame | None = None
 
-    def add(self, X: np.ndarray, batch: Batch, phases: list[str],
-            t: float | np.ndarray, fid: float = math.nan, cost: float = 1.0) -> None:
+    def add(self, X: np.ndarray, batch: Batch, phases: list[str], t: float | np.ndarray,
+            fid: float = math.nan, cost: float = 1.0, values: Any = None) -> None:
         self._frame = None
         self.X.append(X)
         self.batches.append(batch)
         self.phase += phases
-        self.time.append(np.broadcast_to(np.asarray(t, dtype=float), (len(X),)))
-        self.fid.append(np.full(len(X), fid))
-        self.cost.append(np.full(len(X), cost))
+        self.time.append(t)
+        self.fid.append(fid)
+        self.cost.append(cost)
+        if self.values is not None:
+            self.values.append(values)  # None where not kept: all decoded again
 
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
@@ -106,7 +113,8 @@ class _Recorder:
         viol = np.concatenate([x.violation for x in b]) if b else np.empty(0)
         ok = np.array([s == "ok" for s in status], dtype=bool)
         y = np.where(ok, y, np.nan)
-        fid = np.concatenate(self.fid) if b else np.empty(0)
+        lens = [len(x) for x in self.X]
+        fid = np.repeat(np.array(self.fid, dtype=float), lens)
         counts = ok & (viol <= 0)
         if self.fidelity is not None:  # only full-fidelity values are comparable
             counts &= fid >= self.fidelity.high
@@ -115,15 +123,26 @@ class _Recorder:
             "eval": np.arange(1, n + 1), "y": y, "best_so_far": best, "status": status,
             "error": [e for x in b for e in x.error], "phase": self.phase,
             "seconds": np.concatenate([x.seconds for x in b]) if b else np.empty(0),
-            "time": np.concatenate(self.time) if b else np.empty(0),
+            "time": _per_point(self.time, lens),
         }
         if self.has_constraints:
             cols["violation"] = viol
         if self.fidelity is not None:
             cols["fidelity"] = fid
-            cols["cost"] = np.concatenate(self.cost) if b else np.empty(0)
-        cols.update(self.space.columns(X))
+            cols["cost"] = np.repeat(np.array(self.cost, dtype=float), lens)
+        if b and self.values is not None and all(v is not None for v in self.values):
+            V = np.vstack(self.values)  # what space.columns(X) decodes, already decoded
+            cols.update({name: V[:, i] for i, name in enumerate(self.space.names)})
+        else:
+            cols.update(self.space.columns(X))
         return pd.DataFrame(cols)
+
+
+def _per_point(times: list[Any], lens: list[int]) -> np.ndarray:
+    if all(np.ndim(t) == 0 for t in times):  # one time per batch (a replay has arrays)
+        return np.repeat(np.array(times, dtype=float), lens)
+    return np.concatenate([np.broadcast_to(np.asarray(t, dtype=float), (k,))
+                           for t, k in zip(times, lens, strict=True)])
 
 
 def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
@@ -208,9 +227,10 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         """Evaluate, record, call back; return what to tell and whether to stop."""
         nonlocal n, spent
         values = space.decode_batch(X)
-        X_told = X
+        X_told, kept = X, values.copy() if rec.values is not None else None
         if handler is not None and hasattr(handler, "prepare"):  # e.g. Repair
             X, values, X_told = handler.prepare(X, values, space)
+            kept = None
         if log is None:
             batch = _evaluate(problem, values, executor, fid)
             times: Any = time.perf_counter() - t0
@@ -223,7 +243,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         fitness = state.update(batch, X, values, handler, full)
         n += len(X)
         spent += cost * len(X)
-        rec.add(X, batch, phases, times, math.nan if fid is None else fid, cost)
+        rec.add(X, batch, phases, times, math.nan if fid is None else fid, cost, kept)
         halt = bool(callbacks) and _run_callbacks(callbacks, rec, state, n, budget, batch,
                                                   phases, t0, spent)
         return X_told, fitness, halt
@@ -350,7 +370,15 @@ class _Best:
 
     def update(self, batch: Batch, X: np.ndarray, values: Any, handler: Any,
                full: bool = True) -> np.ndarray:
-        y, ok, viol = batch.y, batch.ok, batch.violation
+        y = batch.y
+        if handler is None and full and batch.status.count("ok") == len(y) > 0 and not \
+                batch.violations.shape[1] and math.isfinite(top := float(y.max())):
+            i = int(np.argmin(y))  # the common case (no constraints, no failure), fast:
+            if not self.feasible or y[i] < self.y:  # what the general path below gives
+                self._take(i, batch, X, values, True)
+            self.failures.worst = max(self.failures.worst, top)
+            return y.copy()
+        ok, viol = batch.ok, batch.violation
         fit = handler.fitness(y, viol, ok) if handler is not None else y.copy()
         feas = ok & (viol <= 0)
         if not full:  # a low-fidelity value is not comparable with the best

@@ -48,51 +48,56 @@ def tournament(rng: np.random.Generator, f: np.ndarray, n: int, size: int) -> np
     return idx[np.arange(n), np.argmin(f[idx], axis=1)]
 
 
-def _beta_q(beta: np.ndarray, rand: np.ndarray, e1: float) -> np.ndarray:
-    alpha = 2.0 - beta ** -e1
-    low = rand <= 1.0 / alpha
-    base = np.where(low, rand * alpha, 1.0 / (2.0 - np.where(low, 0.0, rand * alpha)))
-    return base ** (1.0 / e1)
-
-
 def sbx(rng: np.random.Generator, K: np.ndarray, eta: float, cxpb: float) -> None:
     """Cross the pairs of rows ``(0, 1), (2, 3)...`` of ``K`` in place (unit box)."""
     m = len(K) // 2
     A, B = K[0:2 * m:2], K[1:2 * m:2]  # views: written back below
-    cross = rng.random(m) < cxpb
-    mask = cross[:, None] & (rng.random(A.shape) <= 0.5) & (np.abs(A - B) > 1e-14)
-    if not mask.any():
-        return
+    U = rng.random((3, m, K.shape[1]))  # gene coin, spread, swap
+    mask = (U[0] <= 0.5) & (np.abs(A - B) > 1e-14)
+    if cxpb < 1.0:
+        mask &= rng.random((m, 1)) < cxpb
     a, b = A[mask], B[mask]
     x1, x2 = np.minimum(a, b), np.maximum(a, b)
-    span = x2 - x1
-    rand = rng.random(len(a))
-    e1 = eta + 1.0
-    c1 = 0.5 * (x1 + x2 - _beta_q(1.0 + 2.0 * x1 / span, rand, e1) * span)
-    c2 = 0.5 * (x1 + x2 + _beta_q(1.0 + 2.0 * (1.0 - x2) / span, rand, e1) * span)
-    c1, c2 = np.clip(c1, 0.0, 1.0), np.clip(c2, 0.0, 1.0)
-    swap = rng.random(len(a)) <= 0.5
-    A[mask] = np.where(swap, c2, c1)
-    B[mask] = np.where(swap, c1, c2)
+    span, k = x2 - x1, len(a)
+    # both children at once, stacked: beta = 1 + 2 (x1 - low) / span for the first,
+    # 1 + 2 (up - x2) / span for the second, one uniform draw for both (DEAP, Deb's code)
+    gap = np.empty(2 * k)
+    gap[:k], gap[k:] = x1, 1.0 - x2
+    span2 = np.concatenate((span, span))
+    rand = U[1][mask]
+    ra = np.concatenate((rand, rand)) * (2.0 - (1.0 + 2.0 * gap / span2) ** -(eta + 1.0))
+    step = np.where(ra <= 1.0, ra, 1.0 / (2.0 - ra)) ** (1.0 / (eta + 1.0)) * span2
+    step[:k] *= -1.0
+    mid = x1 + x2
+    c = 0.5 * (np.concatenate((mid, mid)) + step)  # c[:k]: first child, c[k:]: second
+    np.clip(c, 0.0, 1.0, out=c)
+    swap = U[2][mask] <= 0.5
+    A[mask] = np.where(swap, c[k:], c[:k])
+    B[mask] = np.where(swap, c[:k], c[k:])
 
 
 def polynomial(rng: np.random.Generator, K: np.ndarray, eta: float, indpb: float,
-               mutpb: float) -> np.ndarray:
-    """Mutate rows of ``K`` in place (unit box); returns which rows changed."""
+               mutpb: float, track: bool = True) -> np.ndarray | None:
+    """Mutate rows of ``K`` in place (unit box); returns which rows changed (``None``
+    unless ``track``)."""
     n, d = K.shape
-    mask = (rng.random(n) < mutpb)[:, None] & (rng.random((n, d)) <= indpb)
-    x = K[mask]
-    r = rng.random(len(x))
+    U = rng.random((2, n, d))  # gene coin, perturbation
+    mask = U[0] <= indpb
+    if mutpb < 1.0:
+        mask &= rng.random((n, 1)) < mutpb
+    x, r = K[mask], U[1][mask]
     e1 = eta + 1.0
     low = r < 0.5
-    xy = np.where(low, 1.0 - x, x) ** e1
-    val = np.where(low, 2.0 * r + (1.0 - 2.0 * r) * xy, 2.0 * (1.0 - r) + 2.0 * (r - 0.5) * xy)
-    p = val ** (1.0 / e1)
-    new = np.clip(x + np.where(low, p - 1.0, 1.0 - p), 0.0, 1.0)
+    t = 2.0 * r
+    p = np.where(low, 1.0 - x, x) ** e1
+    q = np.where(low, t + (1.0 - t) * p, (2.0 - t) + (t - 1.0) * p) ** (1.0 / e1)
+    new = np.clip(x + np.where(low, q - 1.0, 1.0 - q), 0.0, 1.0)
     K[mask] = new
-    changed = np.zeros((n, d), dtype=bool)
-    changed[mask] = new != x
-    return changed.any(axis=1)
+    if not track:
+        return None
+    changed = np.zeros(n, dtype=bool)
+    changed[np.nonzero(mask)[0][new != x]] = True
+    return changed
 
 
 def _stable(f: np.ndarray) -> np.ndarray:
@@ -127,8 +132,9 @@ class ArrayGA:
         chosen = tournament(rng, self.Pf, n, int(ga.tournsize))
         K = self.PX[chosen]
         sbx(rng, K, float(ga.eta_cx), ga.cxpb)
-        mutated = polynomial(rng, K, float(eta_mut), ga.indpb or 1.0 / K.shape[1], ga.mutpb)
-        if track:
+        mutated = polynomial(rng, K, float(eta_mut), ga.indpb or 1.0 / K.shape[1], ga.mutpb,
+                             track)
+        if mutated is not None:
             self.parent_f = np.where(mutated, self.Pf[chosen], np.nan)
         self.pending = K
 
