@@ -1,8 +1,14 @@
+import random
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import pytest
-from deap import creator
+from deap import creator, tools
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hybridlab import GA, Population, Problem, Space, minimize
+from hybridlab import GA, Population, Problem, Space, make, minimize
+from hybridlab.optimizers.ga_ops import polynomial, sbx, tournament
 from hybridlab.schedules import Constant, Linear, SuccessRule
 
 
@@ -279,3 +285,181 @@ def test_docstring_examples():
 
     result = doctest.testmod(ga_module)
     assert result.attempted >= 6 and result.failed == 0
+
+
+# --- the numpy path: GA(operators="numpy"), registry name "ga_np" -------------------------
+
+
+def shifted_sphere(x):
+    return float(np.sum((x - 0.3) ** 2))
+
+
+def flaky(x):
+    if x[0] > 3.0:
+        raise RuntimeError("boom")
+    if x[1] > 3.0:
+        return float("nan")
+    return float(np.sum(x**2))
+
+
+def test_deap_path_is_unchanged_by_the_numpy_path():
+    # pinned before the numpy path was added: the default GA gives the same run
+    p = Problem(shifted_sphere, Space.box(4, -5.12, 5.12))
+    r = minimize(p, GA(pop_size=20), budget=457, seed=7)
+    assert r.y == 0.004744651960176878
+
+
+def test_ga_np_name_budget_and_determinism():
+    p = Problem(shifted_sphere, Space.box(3, -5, 5))
+    a = minimize(p, "ga_np", budget=333, seed=4)
+    b = minimize(p, GA(operators="numpy"), budget=333, seed=4)
+    assert a.optimizer == "ga_np" and a.n_evals == 333 and len(a.history) == 333
+    assert a.y == b.y
+    np.testing.assert_array_equal(a.history["x0"], b.history["x0"])
+    assert minimize(p, "ga_np", budget=333, seed=5).y != a.y
+
+
+def test_ga_np_same_result_with_a_process_pool():
+    p = Problem(shifted_sphere, Space.box(3, -5, 5))
+    serial = minimize(p, GA(pop_size=12, operators="numpy"), budget=100, seed=3)
+    with ProcessPoolExecutor(2) as ex:
+        pooled = minimize(p, GA(pop_size=12, operators="numpy"), budget=100, seed=3,
+                          executor=ex)
+    assert serial.y == pooled.y
+    np.testing.assert_array_equal(serial.history["y"], pooled.history["y"])
+
+
+def test_ga_np_survives_failing_objectives():
+    p = Problem(flaky, Space.box(3, -5, 5))
+    r = minimize(p, GA(pop_size=20, operators="numpy"), budget=400, seed=0)
+    assert r.n_evals == 400 and np.isfinite(r.y)
+    assert {"error", "nan"} <= set(r.history["status"])
+
+
+def test_ga_np_optimises_and_keeps_its_elite():
+    p = Problem(shifted_sphere, Space.box(5, -5, 5))
+    assert minimize(p, GA(pop_size=40, operators="numpy"), budget=4000, seed=0).y < 1e-3
+    ga = GA(pop_size=10, elitism=1, operators="numpy")
+    ga.start(2, np.random.default_rng(0))
+    best = np.inf
+    for _ in range(20):
+        X = ga.ask()
+        ga.tell(X, np.sum((X - 0.3) ** 2, axis=1))
+        assert ga._array.Pf[0] <= best
+        best = ga._array.Pf[0]
+
+
+def test_ga_np_inside_sequential_and_portfolio():
+    p = Problem(shifted_sphere, Space.box(3, -5, 5))
+    for spec in ("ga_np(pop_size=20) >> local", "ga_np | pso", "memetic(ga_np, local)"):
+        r = minimize(p, make(spec), budget=300, seed=1)
+        assert r.n_evals == 300 and r.y < 1.0
+    r = minimize(p, GA(pop_size=20, operators="numpy") >> make("local"), budget=300, seed=1)
+    assert r.n_evals == 300
+
+
+@pytest.mark.parametrize("bad", ["np", "NUMPY", None, 1])
+def test_ga_operators_must_be_known(bad):
+    with pytest.raises(ValueError, match=r"'deap'.*'numpy'"):
+        GA(operators=bad)
+
+
+def test_ga_np_options_apply():
+    p = Problem(shifted_sphere, Space.box(6, -5, 5))
+    rule = minimize(p, GA(pop_size=30, operators="numpy", eta_mut=SuccessRule(1 / 22)),
+                    budget=2000, seed=0)
+    assert rule.y < 1e-2
+    ga = GA(pop_size=10, operators="numpy", eta_mut=Linear(5.0, 50.0))
+    ga.start(2, np.random.default_rng(0), budget=100)
+    for _ in range(5):
+        X = ga.ask()
+        ga.tell(X, X.sum(axis=1))
+    assert ga.eta_mut_ == pytest.approx(Linear(5.0, 50.0)(0.5))
+
+
+def test_ga_np_starts_from_a_population_and_takes_partial_tells():
+    init = Population(np.array([[0.1, 0.2], [0.9, 0.9]]), np.array([5.0, 1.0]))
+    ga = GA(pop_size=6, operators="numpy")
+    ga.start(2, np.random.default_rng(0), init)
+    X = ga.ask()
+    np.testing.assert_array_equal(X[:2], [[0.9, 0.9], [0.1, 0.2]])
+    ga.tell(X[:3], np.arange(3.0))
+    assert len(ga.population) >= 3
+    assert ga.ask().shape == (6, 2)
+
+
+def test_ga_np_inject_replaces_the_worst_and_rescores_copies():
+    ga = GA(pop_size=4, operators="numpy")
+    ga.start(2, np.random.default_rng(0))
+    X = ga.ask()
+    ga.tell(X, np.array([1.0, 2.0, 3.0, 4.0]))
+    ga.inject(np.array([[0.5, 0.5], [0.6, 0.6], [0.7, 0.7]]), np.array([0.5, 9.0, np.nan]))
+    assert ga._array.Pf.tolist() == [0.5, 1.0, 2.0, 3.0]
+    ga.inject(ga._array.PX[3:], np.array([-1.0]))  # a copy of a parent, better: re-scored
+    assert ga._array.Pf[0] == -1.0 and len(ga._array.Pf) == 4
+
+
+def test_ga_np_inject_before_the_first_ask_saves_evaluations():
+    ga = GA(pop_size=5, operators="numpy")
+    ga.start(2, np.random.default_rng(0))
+    ga.inject(np.array([[0.5, 0.5], [0.4, 0.4]]), np.array([1.0, 2.0]))
+    assert ga.ask().shape == (3, 2)
+
+
+def test_ga_np_stops_when_collapsed():
+    ga = GA(pop_size=4, operators="numpy")
+    ga.start(2, np.random.default_rng(0))
+    ga.ask()
+    ga.tell(np.full((4, 2), 0.5), np.ones(4))
+    assert ga.stop()
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 30), d=st.integers(1, 6), seed=st.integers(0, 2**32 - 1),
+       eta=st.floats(0.0, 100.0), p=st.floats(0.0, 1.0))
+def test_numpy_operators_keep_bounds_shapes_and_seeds(n, d, seed, eta, p):
+    def run(s):
+        rng = np.random.default_rng(s)
+        K = rng.random((n, d))
+        K[0, 0] = 0.0  # on the bounds too
+        K[-1, -1] = 1.0
+        sbx(rng, K, eta + 1e-3, p)
+        changed = polynomial(rng, K, eta, max(p, 1e-3), 1.0 - p)
+        return K, changed, tournament(rng, rng.random(n), n, 3)
+    K, changed, won = run(seed)
+    assert K.shape == (n, d) and changed.shape == (n,) and won.shape == (n,)
+    assert ((K >= 0.0) & (K <= 1.0)).all() and ((won >= 0) & (won < n)).all()
+    K2, changed2, won2 = run(seed)
+    np.testing.assert_array_equal(changed, changed2)
+    np.testing.assert_array_equal(K, K2)
+    np.testing.assert_array_equal(won, won2)
+
+
+def test_tournament_winner_is_the_best_aspirant():
+    rng = np.random.default_rng(0)
+    f = rng.random(50)
+    won = tournament(np.random.default_rng(1), f, 2000, 50)
+    assert np.mean(won == np.argmin(f)) > 0.6  # 1 - (49/50)^50 = 0.64
+
+
+def test_numpy_operators_draw_deaps_distributions():
+    q = [0.05, 0.25, 0.5, 0.75, 0.95]
+    K = np.tile([[0.3], [0.6]], (20000, 1))
+    sbx(np.random.default_rng(0), K, 15.0, 1.0)
+    ref = []
+    state = random.getstate()
+    random.seed(0)
+    for _ in range(20000):
+        a, b = [0.3], [0.6]
+        tools.cxSimulatedBinaryBounded(a, b, 15.0, 0.0, 1.0)
+        ref += [a[0], b[0]]
+    M = np.full((40000, 1), 0.2)
+    polynomial(np.random.default_rng(0), M, 20.0, 1.0, 1.0)
+    mref = []
+    for _ in range(40000):
+        x = [0.2]
+        tools.mutPolynomialBounded(x, 20.0, 0.0, 1.0, 1.0)
+        mref.append(x[0])
+    random.setstate(state)
+    np.testing.assert_allclose(np.quantile(K, q), np.quantile(ref, q), atol=3e-3)
+    np.testing.assert_allclose(np.quantile(M, q), np.quantile(mref, q), atol=3e-3)

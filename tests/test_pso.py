@@ -311,3 +311,61 @@ def test_docstring_examples() -> None:
 
     result = doctest.testmod(pso_module)
     assert result.attempted >= 5 and result.failed == 0
+
+
+# --- the lean loop: the velocity update without the global-state swap --------------------
+def shifted_sphere(x: np.ndarray) -> float:
+    return float(np.sum((x - 0.3) ** 2))
+
+
+@pytest.mark.parametrize(("kwargs", "pinned"), [
+    ({}, 0.00792724224366846),
+    ({"topology": "ring", "bounds_strategy": "random"}, 0.004192892679361235),
+    ({"w": Linear(0.9, 0.4)}, 0.000111535357897219),
+])
+def test_runs_are_those_of_pyswarms_operators(kwargs: dict, pinned: float) -> None:
+    # pinned with PySwarms' compute_velocity under the swapped global state (before the
+    # velocity update was written out): the same seeded runs
+    p = Problem(shifted_sphere, Space.box(4, -5.12, 5.12))
+    assert minimize(p, PSO(n_particles=15, **kwargs), budget=457, seed=7).y == pinned
+
+
+@pytest.mark.parametrize("clamp", [0.5, None])
+def test_velocity_equals_pyswarms_compute_velocity(clamp: float | None) -> None:
+    from pyswarms.backend.operators import compute_velocity
+
+    from hybridlab.optimizers.rng import private_rng
+
+    opt = PSO(n_particles=12, velocity_clamp=clamp)
+    opt.start(4, np.random.default_rng(0))
+    X = opt.ask()
+    opt.tell(X, np.sum(X**2, axis=1))
+    s = opt._swarm
+    s.velocity = 3.0 * np.random.default_rng(1).standard_normal(s.position.shape)
+    twin = np.random.RandomState(5)
+    opt._state.seed(5)
+    with private_rng(twin):
+        ref = compute_velocity(s, opt._clamp, opt._vh, opt._bounds)
+    np.testing.assert_array_equal(opt._velocity(s), ref)
+
+
+def test_random_bounds_leave_the_callers_state_untouched_and_repeat() -> None:
+    p = Problem(shifted_sphere, Space.box(3, -5, 5))
+    np.random.seed(11)
+    before = np.random.get_state()
+    a = minimize(p, PSO(n_particles=10, bounds_strategy="random"), budget=300, seed=2)
+    after = np.random.get_state()
+    assert before[0] == after[0] and np.array_equal(before[1], after[1])
+    assert before[2:] == after[2:]
+    b = minimize(p, PSO(n_particles=10, bounds_strategy="random"), budget=300, seed=2)
+    assert a.y == b.y
+
+
+def test_same_result_with_a_process_pool() -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    p = Problem(shifted_sphere, Space.box(3, -5, 5))
+    serial = minimize(p, PSO(n_particles=8), budget=80, seed=3)
+    with ProcessPoolExecutor(2) as ex:
+        pooled = minimize(p, PSO(n_particles=8), budget=80, seed=3, executor=ex)
+    np.testing.assert_array_equal(serial.history["y"], pooled.history["y"])
