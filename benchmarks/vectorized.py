@@ -12,7 +12,10 @@ population with numpy); the last line is the issue's target, the numpy GA with a
 vectorised objective against the DEAP GA with a per-point one (target >= 10x), all
 measured in this run.
 
-    python benchmarks/vectorized.py [--evals 20000] [--repeats 3] [--quick]
+``--quality`` instead checks that the numpy GA optimises as well as DEAP's: final gaps
+over 10 seeds on three 10-d functions of the own suite (Mann-Whitney U test).
+
+    python benchmarks/vectorized.py [--evals 20000] [--repeats 3] [--quick] [--quality]
 """
 
 from __future__ import annotations
@@ -68,12 +71,35 @@ def evaluation_rate(problem: hl.Problem, batches: list[np.ndarray], repeats: int
     return sum(len(X) for X in batches) / statistics.median(times)
 
 
+def quality(budget: int = 5000, seeds: int = 10) -> None:
+    """Median final gap f - f_opt of GA(operators="deap") and GA(operators="numpy")."""
+    from scipy.stats import mannwhitneyu
+
+    from hybridlab.benchmarks import suite
+
+    print(f"10-d own suite (instance 1), budget {budget}, GA(pop_size=50), {seeds} seeds: "
+          "median [IQR] of the final gap f - f_opt")
+    for inst in suite(dims=(10,), instances=1,
+                      functions=["rastrigin", "rosenbrock", "ellipsoid"]):
+        gaps = {ops: np.array([hl.minimize(inst.problem(), hl.GA(operators=ops), budget=budget,
+                                           seed=s).y - inst.f_opt for s in range(seeds)])
+                for ops in ("deap", "numpy")}
+        cells = "  ".join(f"{ops} {np.median(g):.4g} [{np.quantile(g, 0.25):.3g}, "
+                          f"{np.quantile(g, 0.75):.3g}]" for ops, g in gaps.items())
+        p = mannwhitneyu(gaps["deap"], gaps["numpy"]).pvalue
+        print(f"{inst.function:11s} {cells}  Mann-Whitney p = {p:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--evals", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--quick", action="store_true", help="2000 evaluations, 1 run: smoke")
+    ap.add_argument("--quality", action="store_true",
+                    help="numpy GA against DEAP GA: final gaps over 10 seeds, 3 functions")
     args = ap.parse_args()
+    if args.quality:
+        return quality()
     quick = args.quick or hl.quick()
     evals = args.evals or (2_000 if quick else 20_000)
     repeats = args.repeats or (1 if quick else 3)
