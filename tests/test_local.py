@@ -155,3 +155,79 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="init_step"):
         LocalSearch(init_step=0.0)
     assert LocalSearch("Powell", restarts=False).method == "Powell"
+
+
+# -- model-based methods: COBYQA (scipy) and BOBYQA (Py-BOBYQA) ---------------------------
+MODEL = ["COBYQA", "BOBYQA"]
+
+
+@pytest.mark.parametrize("method", MODEL)
+def test_model_based_methods_solve_rosenbrock_with_exact_budget(method):
+    opt = LocalSearch(method)
+    r = minimize(ROSEN2, opt, budget=200, seed=1)
+    assert r.n_evals == 200 == len(r.history) and r.stopped == "budget"
+    assert r.y < 1e-6 and set(r.history["phase"]) == {method.lower()}
+    assert opt.name == method.lower() and opt.n_runs >= 1
+    for budget in (1, 2, 7):
+        assert minimize(ROSEN2, LocalSearch(method), budget=budget, seed=3).n_evals == budget
+
+
+@pytest.mark.parametrize("method", MODEL)
+def test_model_based_same_seed_serial_and_process_pool(method):
+    from concurrent.futures import ProcessPoolExecutor
+
+    a = minimize(ROSEN2, LocalSearch(method), budget=120, seed=42)
+    b = minimize(ROSEN2, LocalSearch(method), budget=120, seed=42)
+    c = minimize(ROSEN2, LocalSearch(method), budget=120, seed=43)
+    assert a.matches(b) and not a.matches(c)
+    with ProcessPoolExecutor(2) as pool:
+        assert a.matches(minimize(ROSEN2, LocalSearch(method), budget=120, seed=42,
+                                  executor=pool))
+
+
+def test_bobyqa_leaves_the_global_numpy_state_alone():
+    np.random.seed(7)
+    before = np.random.get_state()
+    minimize(ROSEN2, LocalSearch("BOBYQA"), budget=150, seed=0)
+    after = np.random.get_state()
+    assert np.array_equal(after[1], before[1]) and after[2:] == before[2:]
+
+
+@pytest.mark.parametrize("method", MODEL)
+def test_model_based_failures_restarts_and_threads(method):
+    def flaky(x):
+        if x[0] > 0.5:
+            raise RuntimeError("boom")
+        return float("nan") if x[1] > 0.5 else sphere(x)
+
+    baseline = threading.active_count()
+    r = minimize(Problem(flaky, Space.box(2, -2, 2)), LocalSearch(method), budget=150, seed=2)
+    assert r.n_evals == 150 and r.n_failed > 0 and np.isfinite(r.y) and r.y < 1.0
+    opt = LocalSearch(method, restarts=False)
+    r = minimize(Problem(sphere, Space.box(2, -1, 1)), opt, budget=1000, seed=0)
+    assert r.stopped == "converged" and r.n_evals < 1000 and opt.n_runs == 1
+    assert threading.active_count() == baseline
+
+
+@pytest.mark.parametrize("spec", ["cobyqa", "bobyqa", "ga>>cobyqa", "pso>>bobyqa",
+                                  "cma>>bobyqa", "cobyqa|pso"])
+def test_model_based_inside_hybrids(spec):
+    from hybridlab import make
+
+    r = minimize(SPHERE5, make(spec), budget=300, seed=0)
+    assert r.n_evals == 300 and r.y < 1e-2
+
+
+def test_model_based_options_and_errors(monkeypatch):
+    opt = LocalSearch("BOBYQA", options={"rhobeg": 0.5})  # BOBYQA needs rhobeg <= 0.5
+    assert minimize(ROSEN2, opt, budget=30, seed=0).n_evals == 30
+    bad = LocalSearch("BOBYQA", options={"rhobeg": 0.9})
+    bad.start(2, np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match="gap between lower and upper"):
+        bad.ask()
+    bad.close()
+    monkeypatch.setitem(__import__("sys").modules, "pybobyqa", None)
+    with pytest.raises(ImportError, match="pip install Py-BOBYQA"):
+        LocalSearch("BOBYQA")
+    with pytest.raises(ValueError, match="COBYQA"):
+        LocalSearch("COBYQ")

@@ -4,8 +4,8 @@ The names (``"ga"``, ``"pso"``...) are turned into optimizers by :mod:`hybridlab
 (``hybridlab.make``), which starts from :data:`NAMES`.
 
 >>> sorted(NAMES)  # doctest: +NORMALIZE_WHITESPACE
-['bayes', 'bipop', 'cma', 'ga', 'ga_np', 'grid', 'ipop', 'lhs', 'local', 'pso',
- 'random']
+['bayes', 'bipop', 'bobyqa', 'cma', 'cobyqa', 'ga', 'ga_np', 'grid', 'ipop', 'lhs',
+ 'local', 'pso', 'random']
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from .base import Optimizer, Population
 from .baseline import Grid, LatinHypercube, RandomSearch
 from .cma import CMA, bipop, ipop
 from .ga import GA, ga_np
-from .local import LocalSearch
+from .local import LocalSearch, bobyqa, cobyqa
 from .pso import PSO
 
 __all__ = ["ENGINES", "build", "run"]
@@ -45,6 +45,8 @@ ENGINES: dict[str, Callable[..., Optimizer]] = {
     "cma": CMA,
     "ipop": ipop,
     "bipop": bipop,
+    "cobyqa": cobyqa,
+    "bobyqa": bobyqa,
 }
 
 
