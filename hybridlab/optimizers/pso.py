@@ -193,7 +193,9 @@ class PSO(Optimizer):
             if self._scheduled:
                 s.options = self._options()
             s.velocity = self._velocity(s)
-            if self.bounds_strategy == "random":  # the one strategy that draws
+            if self.bounds_strategy == "reflective":  # the default, written out below
+                pos = self._reflect(s.position + s.velocity)
+            elif self.bounds_strategy == "random":  # the one strategy that draws
                 with self._private_rng:
                     pos = self._topology.compute_position(s, self._bounds, self._bh)
             else:
@@ -216,6 +218,17 @@ class PSO(Optimizer):
         below, above = velocity <= low, velocity >= high
         velocity = np.where(below, low, velocity)
         return np.where(above, high, velocity)
+
+    def _reflect(self, pos: np.ndarray) -> np.ndarray:
+        """PySwarms' ``"reflective"`` boundary strategy on the whole array: mirror every
+        coordinate out of the box at the bound it crossed, again until all are inside
+        (the same expressions, one ``np.where`` per round instead of index lists)."""
+        low, high = self._bounds
+        while True:
+            below, above = pos < low, pos > high
+            if not (below.any() or above.any()):
+                return pos
+            pos = np.where(below, 2 * low - pos, np.where(above, 2 * high - pos, pos))
 
     def tell(self, X: np.ndarray, y: np.ndarray) -> None:
         super().tell(X, y)
