@@ -32,7 +32,7 @@ class Switch(Composite):
     * all within ``tol`` (relative) of the best: the landscape looks **unimodal**, and
       ``local`` keeps the budget (its restarts confirm or improve the optimum);
     * otherwise it is **multimodal**: ``explore`` (e.g. BIPOP-CMA-ES) takes the rest of
-      the budget, started from the best points found so far.
+      the budget, started from the incumbent alone (so it keeps its own initial step).
 
     A local run that is still improving when it has used ``probe_share`` of the budget
     (an ill-conditioned valley, a high dimension) is not cut short while its progress
@@ -184,7 +184,10 @@ class Switch(Composite):
         self._log("explore", reason, **state)
         self.state, self._since = "explore", self.n_told
         left = None if self.budget is None else max(1, self._final_at() - self.n_told)
-        self._explorer = self._start_child(fresh(self.explore), self.population, left)
+        # the incumbent alone: an explorer centres on it with its own initial step (a
+        # population of local optima and their stencils would shrink a CMA-ES step to the
+        # size of one basin)
+        self._explorer = self._start_child(fresh(self.explore), self.population.best(1), left)
         self._active = self._explorer
 
     def _resume_explorer(self) -> None:
