@@ -72,6 +72,25 @@ def test_multimodal_landscape_moves_the_budget_to_the_explorer() -> None:
     assert set(d["to"]) <= {"probe", "explore", "polish"}
 
 
+def test_a_small_budget_keeps_the_local_search() -> None:
+    r = hl.minimize(RASTRIGIN, switch(min_explore=10_000), budget=1500, seed=0)
+    assert set(r.history["phase"]) == {"local"}
+    assert "too little for the explorer" in r.decisions.loc[0, "reason"]
+
+
+def ellipsoid(x: np.ndarray) -> float:
+    weights = 10 ** (6 * np.arange(len(x)) / (len(x) - 1))
+    return float(np.sum(weights * (x - 0.7) ** 2))
+
+
+def test_a_slow_local_search_hands_over_to_the_explorer() -> None:
+    p = hl.Problem(ellipsoid, hl.Space.box(8, -5, 5))
+    s = hl.Switch(hl.LocalSearch(), hl.PSO(), probes=5, min_explore=10)
+    r = hl.minimize(p, s, budget=2000, seed=0)
+    assert r.decisions.loc[0, "reason"].startswith("slow local search")
+    assert int(r.decisions.loc[0, "evaluation"]) >= 400
+
+
 def test_final_share_polishes_the_incumbent() -> None:
     r = hl.minimize(RASTRIGIN, switch(polish_share=0.1), budget=1500, seed=0)
     last = r.decisions.iloc[-1]
@@ -86,6 +105,15 @@ def test_a_stalled_explorer_is_polished_then_resumes() -> None:
     stalled = [i for i, why in enumerate(reasons) if "has not improved" in why]
     assert stalled, reasons
     assert any("polish done" in why for why in reasons[stalled[0]:])
+
+
+def test_a_restarting_explorer_is_polished_when_a_run_ends() -> None:
+    s = hl.Switch(hl.LocalSearch(), hl.make("ipop"))
+    r = hl.minimize(RASTRIGIN, s, budget=4000, seed=0)
+    reasons = list(r.decisions["reason"])
+    ended = [why for why in reasons if "ended its run" in why]
+    assert ended, reasons
+    assert not any("has not improved" in why for why in reasons)
 
 
 def test_failures_do_not_crash_the_run() -> None:
@@ -110,6 +138,7 @@ def test_plain_optimizers_have_no_decisions() -> None:
 @pytest.mark.parametrize("kw, match", [
     ({"probes": 1}, "probes"), ({"tol": 0}, "tol"), ({"probe_share": 1.5}, "probe_share"),
     ({"polish_share": 0}, "polish_share"), ({"stall": 0}, "stall"),
+    ({"min_explore": -1}, "min_explore"),
 ])
 def test_bad_arguments_name_the_fix(kw: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):

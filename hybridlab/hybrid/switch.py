@@ -34,14 +34,19 @@ class Switch(Composite):
     * otherwise it is **multimodal**: ``explore`` (e.g. BIPOP-CMA-ES) takes the rest of
       the budget, started from the incumbent alone (so it keeps its own initial step).
 
-    A local run that is still improving when it has used ``probe_share`` of the budget
-    (an ill-conditioned valley, a high dimension) is not cut short while its progress
-    per evaluation is at least that of the run so far ("still improving"); one that
-    stalls is ("probe budget spent").  While ``explore`` runs, the switch watches its
-    progress: after ``stall`` evaluations without improvement of the incumbent, the
-    incumbent is **polished** by a fresh ``local`` run (at most ``polish_share`` of the
-    budget), and the explorer continues afterwards from its own state.  Finally the last
-    ``polish_share`` of the budget polishes the incumbent.
+    Local runs that have not finished ``probes`` runs within ``probe_share`` of the budget
+    point to an ill-conditioned or rugged landscape, where an explorer that learns the
+    shape (CMA-ES) does better: the budget moves too ("slow local search").  Either move
+    happens only while at least ``min_explore * dim`` evaluations are left, enough for
+    the explorer to pay off; with less, the local search keeps the budget.
+
+    While ``explore`` runs, the switch watches it:
+    when an explorer that restarts (a CMA-ES with ``n_restarts``) ends a run and the
+    incumbent improved since the last polish, the incumbent is **polished** by a fresh
+    ``local`` run (at most ``polish_share`` of the budget); an explorer without restarts
+    is polished after ``stall`` evaluations without improvement.  Either way the explorer
+    then continues from its own state.  Finally the last ``polish_share`` of the budget
+    polishes the incumbent.
 
     Parameters
     ----------
@@ -55,10 +60,13 @@ class Switch(Composite):
     tol : float
         Relative spread of the probes' optima below which they count as the same optimum.
     probe_share : float
-        Budget share after which a probe that stalls is cut short.
+        Budget share for the probes; local runs still unfinished then are cut short.
+    min_explore : int
+        Evaluations per dimension the explorer needs to pay off; with fewer left, the
+        local search keeps the budget.
     stall : int, optional
-        Evaluations without improvement before the explorer's incumbent is polished
-        (default ``100 * dim``).
+        For an explorer without restarts: evaluations without improvement before the
+        incumbent is polished (default ``100 * dim``).
     polish_share : float
         Budget share of each polish, and of the final one.
 
@@ -82,8 +90,8 @@ class Switch(Composite):
     """
 
     def __init__(self, local: Optimizer, explore: Optimizer, probes: int = 2,
-                 tol: float = 1e-3, probe_share: float = 0.3, stall: int | None = None,
-                 polish_share: float = 0.05) -> None:
+                 tol: float = 1e-3, probe_share: float = 0.2, stall: int | None = None,
+                 polish_share: float = 0.05, min_explore: int = 200) -> None:
         if int(probes) != probes or probes < 2:
             raise ValueError(f"probes must be an integer >= 2 (finished local runs), "
                              f"got {probes!r}")
@@ -92,6 +100,9 @@ class Switch(Composite):
         for label, share in (("probe_share", probe_share), ("polish_share", polish_share)):
             if not 0 < share < 1:
                 raise ValueError(f"{label} must be a fraction in (0, 1), got {share!r}")
+        if int(min_explore) != min_explore or min_explore < 0:
+            raise ValueError(f"min_explore must be an integer >= 0 (evaluations per "
+                             f"dimension), got {min_explore!r}")
         if stall is not None and (int(stall) != stall or stall < 1):
             raise ValueError(f"stall must be an integer >= 1 (evaluations) or None, "
                              f"got {stall!r}")
@@ -102,6 +113,7 @@ class Switch(Composite):
         self.probe_share = float(probe_share)
         self.stall = stall
         self.polish_share = float(polish_share)
+        self.min_explore = int(min_explore)
 
     def _parts(self) -> list[Optimizer]:
         return [self.local, self.explore]
@@ -123,6 +135,8 @@ class Switch(Composite):
         self._explorer: int | None = None
         self._polish_end: int | None = None
         self._final = False
+        self._restarts_seen = 0
+        self._polished = np.inf  # the incumbent's value after the last polish
         self._start_child(fresh(self.local), init, budget)
         self._active = 0
 
@@ -157,25 +171,41 @@ class Switch(Composite):
         if len(optima) >= self.probes:
             spread = _spread(optima)
             if spread > self.tol:
-                self._explore(f"multimodal: {len(optima)} local runs ended {spread:.2g} "
-                              "apart (relative spread of their values)",
-                              optima=len(optima), spread=spread)
+                self._explore_if_room(f"multimodal: {len(optima)} local runs ended "
+                                      f"{spread:.2g} apart (relative spread of their values)",
+                                      optima=len(optima), spread=spread)
             elif not self.decisions:
                 self._log("probe", f"unimodal so far: {len(optima)} local runs agree within "
                           f"{self.tol:g}; the local search keeps the budget",
                           optima=len(optima), spread=spread)
             return
-        if self.budget is None or self.n_told < self.probe_share * self.budget:
-            return
-        idle = self.n_told - self._best_at
-        if idle >= 10 * self.dim:
-            self._explore(f"probe budget spent: {len(optima)} local run(s) finished in "
-                          f"{self.probe_share:.0%} of the budget and the incumbent has not "
-                          f"improved for {idle} evaluations", optima=len(optima))
+        if self.budget is not None and self.n_told >= self.probe_share * self.budget:
+            self._explore_if_room(f"slow local search: {len(optima)} of {self.probes} local "
+                                  f"runs finished in {self.probe_share:.0%} of the budget "
+                                  "(ill-conditioned or rugged)", optima=len(optima))
+
+    def _explore_if_room(self, reason: str, **state: Any) -> None:
+        """Hand the budget to the explorer if enough is left for it to pay off."""
+        left = None if self.budget is None else self.budget - self.n_told
+        if left is None or left >= self.min_explore * self.dim:
+            self._explore(reason, **state)
+        elif not any(row["to"] == "probe" and "too little" in row["reason"]
+                     for row in self.decisions):
+            self._log("probe", f"{reason}; but {left} evaluations left are fewer than "
+                      f"{self.min_explore} x dim: too little for the explorer, the local "
+                      "search keeps the budget", **state)
 
     def _after_explore(self) -> None:
         if self.budget is not None and self.n_told >= self._final_at():
             self._polish("final polish of the incumbent", final=True)
+            return
+        restarts = getattr(self.children[self._explorer], "n_restarts", None)
+        if restarts is not None:
+            if restarts > self._restarts_seen:
+                self._restarts_seen = restarts
+                if self._best < self._polished:
+                    self._polish(f"the explorer ended its run {restarts} and the incumbent "
+                                 "improved since the last polish")
         elif self.n_told - max(self._best_at, self._since) >= self._stall:
             self._polish(f"the explorer has not improved the incumbent for {self._stall} "
                          "evaluations")
@@ -192,10 +222,8 @@ class Switch(Composite):
 
     def _resume_explorer(self) -> None:
         assert self._explorer is not None
-        explorer = self.children[self._explorer]
-        inc = self.population.best(1)
-        explorer.inject(inc.X, inc.y)
-        self._log("explore", "polish done: the explorer resumes, given the incumbent")
+        self._polished = self._best
+        self._log("explore", "polish done: the explorer resumes from its own state")
         self.state, self._since, self._polish_end = "explore", self.n_told, None
         self._active = self._explorer
 
