@@ -88,6 +88,18 @@ def split_specs(text: str) -> list[str]:
     return [s for s in out if s]
 
 
+def budget_caps(items: list[str], specs: list[str]) -> dict[str, int]:
+    """``["optuna_cmaes:100"]`` -> ``{"optuna_cmaes": 100}``; each SPEC must be run."""
+    caps = {}
+    for item in items:
+        spec, sep, k = item.rpartition(":")
+        if not sep or not k.strip().isdigit() or spec.strip() not in specs:
+            raise SystemExit(f"--upto {item!r}: write SPEC:K with SPEC one of --optimizers "
+                             "and K evaluations per dimension, e.g. optuna_cmaes:100")
+        caps[spec.strip()] = int(k)
+    return caps
+
+
 def available(specs: list[str]) -> list[str]:
     """The specs that build here; a note for each that does not."""
     ok = []
@@ -275,7 +287,8 @@ def report(out: Path, args: argparse.Namespace, specs: list[str],
         f"Functions {args.functions}, dimensions {args.dims}, instances {args.instances} "
         f"({n_problems} problems), seeds {args.seeds}, budgets {args.budgets} x D; "
         f"optimizers: {', '.join(specs)}. Total wall time {wall:.0f} s with "
-        f"{args.jobs} worker(s).", "",
+        f"{args.jobs} worker(s)." + (f" Run only at the budgets up to: {', '.join(args.upto)} "
+                                     "(x D; they are slow)." if args.upto else ""), "",
         "How it is measured:", "",
         re.sub(r":(?:func|data|meth):`([^`]+)`", r"`\1`", "\n\n".join(doc[1:3]).strip()), "",
         f"Command: `{command() or ' '.join(sys.argv)}`", "",
@@ -304,8 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per problem")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
     ap.add_argument("--out", default="reports/bbob")
+    ap.add_argument("--upto", action="append", default=[], metavar="SPEC:K",
+                    help="run SPEC only at budgets up to K x D (repeatable; for the slow "
+                    "peers, e.g. 'optuna_cmaes:100')")
     args = ap.parse_args(argv)
     specs = available(split_specs(args.optimizers))
+    upto = budget_caps(args.upto, specs)
     problems = bbob_suite(int_list(args.functions), int_list(args.dims),
                           int_list(args.instances))
     seeds = list(range(args.seeds))
@@ -313,8 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     sections = {}
     for k in int_list(args.budgets):
-        results = run_budget(specs, problems, k, seeds, args.jobs, out / "runs" / f"{k}xD.jsonl")
-        study = make_study(results, problems, k, specs, seeds)
+        here = [s for s in specs if k <= upto.get(s, k)]
+        results = run_budget(here, problems, k, seeds, args.jobs, out / "runs" / f"{k}xD.jsonl")
+        study = make_study(results, problems, k, here, seeds)
         study.save(out / f"study_{k}xD")
         overall, groups = scores(study, k), group_table(study, k, problems)
         print(f"\n== {k} x D ==\n" + overall.to_string(float_format=lambda v: f"{v:.3g}"))

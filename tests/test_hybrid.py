@@ -265,13 +265,19 @@ def test_population_handed_on_is_best_first():
 
 
 # -- default() -------------------------------------------------------------------------
-def test_default_is_a_racing_portfolio_of_local_and_pso_then_local():
+def test_default_is_a_switch_from_local_search_to_bipop():
     d = hl.default()
-    assert isinstance(d, hl.Portfolio) and d.race
-    assert [a.name for a in d.arms] == ["local", "pso>>local"]
+    assert isinstance(d, hl.Switch)
+    assert (d.local.name, d.explore.name) == ("local", "bipop")
     assert hl.make("default") is not d  # a fresh object each time, also by name
 
 
-def test_default_solves_sphere_and_reports_both_arms():
+def test_default_solves_sphere_locally_and_explores_rastrigin():
     r = minimize(SPHERE, "default", budget=600, seed=0)
-    assert r.y < 1e-8 and {"local", "pso"} <= set(r.history["phase"])
+    assert r.y < 1e-8 and set(r.history["phase"]) == {"local"}
+    rastrigin = hl.Problem(
+        lambda x: float(10 * len(x) + np.sum(x**2 - 10 * np.cos(2 * np.pi * x))),
+        hl.Space.box(3, -5, 5))
+    r = minimize(rastrigin, "default", budget=1500, seed=0)
+    assert r.decisions.loc[0, "to"] == "explore"
+    assert {"local", "bipop"} <= set(r.history["phase"])

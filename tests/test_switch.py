@@ -73,7 +73,7 @@ def test_multimodal_landscape_moves_the_budget_to_the_explorer() -> None:
 
 
 def test_a_small_budget_keeps_the_local_search() -> None:
-    r = hl.minimize(RASTRIGIN, switch(min_explore=10_000), budget=1500, seed=0)
+    r = hl.minimize(RASTRIGIN, switch(min_multimodal=10_000), budget=1500, seed=0)
     assert set(r.history["phase"]) == {"local"}
     assert "too little for the explorer" in r.decisions.loc[0, "reason"]
 
@@ -89,6 +89,16 @@ def test_a_slow_local_search_hands_over_to_the_explorer() -> None:
     r = hl.minimize(p, s, budget=2000, seed=0)
     assert r.decisions.loc[0, "reason"].startswith("slow local search")
     assert int(r.decisions.loc[0, "evaluation"]) >= 400
+
+
+def test_each_move_has_its_own_budget_threshold() -> None:
+    # a slow local search needs min_explore x dim left; min_multimodal does not apply to it
+    p = hl.Problem(ellipsoid, hl.Space.box(8, -5, 5))
+    s = hl.Switch(hl.LocalSearch(), hl.PSO(), probes=5, min_explore=10_000, min_multimodal=0)
+    r = hl.minimize(p, s, budget=2000, seed=0)
+    first = r.decisions.loc[0]
+    assert first["to"] == "probe" and first["reason"].startswith("slow local search")
+    assert "10000 x dim: too little" in first["reason"]
 
 
 def test_final_share_polishes_the_incumbent() -> None:
@@ -139,6 +149,7 @@ def test_plain_optimizers_have_no_decisions() -> None:
     ({"probes": 1}, "probes"), ({"tol": 0}, "tol"), ({"probe_share": 1.5}, "probe_share"),
     ({"polish_share": 0}, "polish_share"), ({"stall": 0}, "stall"),
     ({"min_explore": -1}, "min_explore"),
+    ({"min_multimodal": 1.5}, "min_multimodal"),
 ])
 def test_bad_arguments_name_the_fix(kw: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):

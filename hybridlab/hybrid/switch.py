@@ -36,9 +36,10 @@ class Switch(Composite):
 
     Local runs that have not finished ``probes`` runs within ``probe_share`` of the budget
     point to an ill-conditioned or rugged landscape, where an explorer that learns the
-    shape (CMA-ES) does better: the budget moves too ("slow local search").  Either move
+    shape (CMA-ES) does better: the budget moves too ("slow local search").  That move
     happens only while at least ``min_explore * dim`` evaluations are left, enough for
-    the explorer to pay off; with less, the local search keeps the budget.
+    the explorer to learn the shape; the move on a multimodal finding needs
+    ``min_multimodal * dim``.  With less, the local search keeps the budget.
 
     While ``explore`` runs, the switch watches it:
     when an explorer that restarts (a CMA-ES with ``n_restarts``) ends a run and the
@@ -62,8 +63,13 @@ class Switch(Composite):
     probe_share : float
         Budget share for the probes; local runs still unfinished then are cut short.
     min_explore : int
-        Evaluations per dimension the explorer needs to pay off; with fewer left, the
-        local search keeps the budget.
+        Evaluations per dimension the explorer needs to pay off after a slow local search;
+        with fewer left, the local search keeps the budget.
+    min_multimodal : int
+        The same after a multimodal finding.  The defaults (200 and 0) were chosen on
+        BBOB instances 1-5 (``reports/bbob-tuning``): on a multimodal landscape even a
+        short exploration beats more local restarts, a slow local search is worth
+        leaving only for an explorer with time to learn the shape.
     stall : int, optional
         For an explorer without restarts: evaluations without improvement before the
         incumbent is polished (default ``100 * dim``).
@@ -91,7 +97,8 @@ class Switch(Composite):
 
     def __init__(self, local: Optimizer, explore: Optimizer, probes: int = 2,
                  tol: float = 1e-3, probe_share: float = 0.2, stall: int | None = None,
-                 polish_share: float = 0.05, min_explore: int = 200) -> None:
+                 polish_share: float = 0.05, min_explore: int = 200,
+                 min_multimodal: int = 0) -> None:
         if int(probes) != probes or probes < 2:
             raise ValueError(f"probes must be an integer >= 2 (finished local runs), "
                              f"got {probes!r}")
@@ -100,9 +107,10 @@ class Switch(Composite):
         for label, share in (("probe_share", probe_share), ("polish_share", polish_share)):
             if not 0 < share < 1:
                 raise ValueError(f"{label} must be a fraction in (0, 1), got {share!r}")
-        if int(min_explore) != min_explore or min_explore < 0:
-            raise ValueError(f"min_explore must be an integer >= 0 (evaluations per "
-                             f"dimension), got {min_explore!r}")
+        for label, need in (("min_explore", min_explore), ("min_multimodal", min_multimodal)):
+            if int(need) != need or need < 0:
+                raise ValueError(f"{label} must be an integer >= 0 (evaluations per "
+                                 f"dimension), got {need!r}")
         if stall is not None and (int(stall) != stall or stall < 1):
             raise ValueError(f"stall must be an integer >= 1 (evaluations) or None, "
                              f"got {stall!r}")
@@ -114,6 +122,7 @@ class Switch(Composite):
         self.stall = stall
         self.polish_share = float(polish_share)
         self.min_explore = int(min_explore)
+        self.min_multimodal = int(min_multimodal)
 
     def _parts(self) -> list[Optimizer]:
         return [self.local, self.explore]
@@ -173,7 +182,8 @@ class Switch(Composite):
             if spread > self.tol:
                 self._explore_if_room(f"multimodal: {len(optima)} local runs ended "
                                       f"{spread:.2g} apart (relative spread of their values)",
-                                      optima=len(optima), spread=spread)
+                                      self.min_multimodal, optima=len(optima),
+                                      spread=spread)
             elif not self.decisions:
                 self._log("probe", f"unimodal so far: {len(optima)} local runs agree within "
                           f"{self.tol:g}; the local search keeps the budget",
@@ -182,17 +192,18 @@ class Switch(Composite):
         if self.budget is not None and self.n_told >= self.probe_share * self.budget:
             self._explore_if_room(f"slow local search: {len(optima)} of {self.probes} local "
                                   f"runs finished in {self.probe_share:.0%} of the budget "
-                                  "(ill-conditioned or rugged)", optima=len(optima))
+                                  "(ill-conditioned or rugged)", self.min_explore,
+                                  optima=len(optima))
 
-    def _explore_if_room(self, reason: str, **state: Any) -> None:
-        """Hand the budget to the explorer if enough is left for it to pay off."""
+    def _explore_if_room(self, reason: str, need: int, **state: Any) -> None:
+        """Hand the budget to the explorer if ``need * dim`` evaluations are left."""
         left = None if self.budget is None else self.budget - self.n_told
-        if left is None or left >= self.min_explore * self.dim:
+        if left is None or left >= need * self.dim:
             self._explore(reason, **state)
         elif not any(row["to"] == "probe" and "too little" in row["reason"]
                      for row in self.decisions):
             self._log("probe", f"{reason}; but {left} evaluations left are fewer than "
-                      f"{self.min_explore} x dim: too little for the explorer, the local "
+                      f"{need} x dim: too little for the explorer, the local "
                       "search keeps the budget", **state)
 
     def _after_explore(self) -> None:

@@ -265,9 +265,12 @@ class NGOpt(_CopiesParameters, Optimizer):
     def _calling(self) -> Iterator[None]:
         """Around every Nevergrad call: the numpy fence, and pycma's InjectionWarning
         ("orphanated injected solution") silenced: Nevergrad's own CMA raises it on
-        every one-point ask, and the user cannot act on it."""
+        every one-point ask, and the user cannot act on it; and scipy's "COBYLA: Invalid
+        RHOEND" (NGOpt's Cobyla passes an end radius above the start radius for small
+        budgets, scipy corrects it to 1e-6 and says so on every run)."""
         with self._fence, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="orphanated injected solution")
+            warnings.filterwarnings("ignore", message="COBYLA: Invalid RHOEND")
             try:
                 yield
             finally:
