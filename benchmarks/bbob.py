@@ -140,13 +140,15 @@ def _line(r: dict[str, Any]) -> str:
 
 
 def run_budget(specs: list[str], problems: dict[str, BBOBProblem], k: int, seeds: list[int],
-               jobs: int, path: Path) -> list[dict[str, Any]]:
+               jobs: int, path: Path, ran: dict[int, tuple[int, int]]) -> list[dict[str, Any]]:
     """Every (optimizer, problem, seed) run at ``k x D``: those in ``path`` are read, the
-    rest run (in a process pool when ``jobs > 1``) and appended as they finish."""
+    rest run (in a process pool when ``jobs > 1``) and appended as they finish;
+    ``ran[k]`` records (runs made now, runs in all)."""
     done = load_done(path)
     cells = [Cell(spec, spec, name, p, k * p.space.dim, s)
              for spec in specs for name, p in problems.items() for s in seeds]
     todo = [c for c in cells if (c.optimizer, c.problem, c.seed) not in done]
+    ran[k] = (len(todo), len(cells))
     print(f"{k}xD: {len(cells)} runs, {len(cells) - len(todo)} already in {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as f, tqdm(total=len(todo), desc=f"{k}xD", unit="run") as bar:
@@ -257,6 +259,13 @@ def ecdf_figure(study: Study, problems: dict[str, BBOBProblem], k: int) -> Any:
                                    else BBOB_GROUP_TITLES[group]), fontsize=9)
     for ax in axes[n:]:
         ax.set_visible(False)
+    for ax in axes[:n]:  # one legend for all panels, beside them (15 curves hide a panel)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        for line in ax.get_lines():
+            if line.get_label() == "default":
+                line.set_linewidth(3.0)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
     return fig
 
 
@@ -278,17 +287,20 @@ def _section(k: int, overall: pd.DataFrame, groups: pd.DataFrame) -> list[str]:
     ]
 
 
-def report(out: Path, args: argparse.Namespace, specs: list[str],
+def report(out: Path, args: argparse.Namespace, specs: list[str], ran: dict[int, tuple[int, int]],
            sections: dict[int, tuple[pd.DataFrame, pd.DataFrame, Any]], n_problems: int,
            wall: float) -> Path:
     doc = (__doc__ or "").split("\n\n")
+    made = ", ".join(f"{now} of the {total} runs at {k} x D" for k, (now, total) in ran.items())
+    slow = (f" Run only at the budgets up to: {', '.join(args.upto)} (x D; they are slow)."
+            if args.upto else "")
     lines = [
         "# Optimizers on COCO's BBOB suite", "",
         f"Functions {args.functions}, dimensions {args.dims}, instances {args.instances} "
         f"({n_problems} problems), seeds {args.seeds}, budgets {args.budgets} x D; "
-        f"optimizers: {', '.join(specs)}. Total wall time {wall:.0f} s with "
-        f"{args.jobs} worker(s)." + (f" Run only at the budgets up to: {', '.join(args.upto)} "
-                                     "(x D; they are slow)." if args.upto else ""), "",
+        f"optimizers: {', '.join(specs)}.{slow} This command ran {made} (the others were "
+        f"read from `runs/`) in {wall:.0f} s with {args.jobs} worker(s); the wall time per "
+        "run is in the tables.", "",
         "How it is measured:", "",
         re.sub(r":(?:func|data|meth):`([^`]+)`", r"`\1`", "\n\n".join(doc[1:3]).strip()), "",
         f"Command: `{command() or ' '.join(sys.argv)}`", "",
@@ -328,10 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(args.seeds))
     out = Path(args.out)
     t0 = time.perf_counter()
-    sections = {}
+    sections, ran = {}, {}
     for k in int_list(args.budgets):
         here = [s for s in specs if k <= upto.get(s, k)]
-        results = run_budget(here, problems, k, seeds, args.jobs, out / "runs" / f"{k}xD.jsonl")
+        results = run_budget(here, problems, k, seeds, args.jobs,
+                             out / "runs" / f"{k}xD.jsonl", ran)
         study = make_study(results, problems, k, here, seeds)
         study.save(out / f"study_{k}xD")
         overall, groups = scores(study, k), group_table(study, k, problems)
@@ -339,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         print(groups.pivot(index="optimizer", columns="group", values="ecdf_area")
               .to_string(float_format=lambda v: f"{v:.3f}"))
         sections[k] = (overall, groups, ecdf_figure(study, problems, k))
-    path = report(out, args, specs, sections, len(problems), time.perf_counter() - t0)
+    path = report(out, args, specs, ran, sections, len(problems), time.perf_counter() - t0)
     print(f"report: {path}")
     return 0
 
