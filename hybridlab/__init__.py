@@ -20,6 +20,7 @@ from .hybrid import (
     MultiFidelity,
     Portfolio,
     Sequential,
+    SurrogateAssisted,
     Switch,
     default,
     expensive,
@@ -34,6 +35,7 @@ from .optimizers import (
     Optimizer,
     Population,
     RandomSearch,
+    TrustRegion,
 )
 from .problem import Problem
 from .registry import make, register, resolve
@@ -68,7 +70,9 @@ __all__ = [
     "Sequential",
     "Space",
     "Study",
+    "SurrogateAssisted",
     "Switch",
+    "TrustRegion",
     "compare",
     "default",
     "expensive",

@@ -12,7 +12,8 @@ A spec is a safe subset of Python expressions, parsed with :mod:`ast` (nothing i
 ``eval``-ed): registry names (``ga``, ``pso(n_particles=20)``), ``a >> b`` (Sequential),
 ``a | b`` (Portfolio), ``a * 4`` (Islands), and the combinator functions
 ``sequential(...)``, ``portfolio(...)``, ``islands(...)``, ``memetic(...)``,
-``adaptive(...)``, ``multifidelity(...)``, ``switch(...)`` with positional and keyword
+``adaptive(...)``, ``multifidelity(...)``, ``switch(...)``, ``surrogate(...)`` with
+positional and keyword
 arguments (numbers, strings, booleans, lists of numbers).  Python's precedence applies:
 ``*`` binds tighter than ``>>``, which binds tighter than ``|``.
 
@@ -40,6 +41,7 @@ from .hybrid import (
     MultiFidelity,
     Portfolio,
     Sequential,
+    SurrogateAssisted,
     Switch,
     default,
     expensive,
@@ -65,6 +67,7 @@ COMBINATORS: dict[str, Callable[..., Optimizer]] = {
     "adaptive": Adaptive,
     "multifidelity": MultiFidelity,
     "switch": Switch,
+    "surrogate": SurrogateAssisted,
 }
 
 

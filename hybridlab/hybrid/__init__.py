@@ -10,6 +10,7 @@ combinator                     spelling        integration style
 ``Adaptive(a, b, rule=...)``   --              switching: on stagnation, or a bandit
 ``MultiFidelity(o, lo, hi)``   --              nested: successive halving per population
 ``Switch(local, explore)``     --              switching on the measured problem state
+``SurrogateAssisted(o, model)``  --            nested: a model screens each population
 =============================  ==============  ========================================
 
 Each is an :class:`~hybridlab.optimizers.base.Optimizer`, so they nest:
@@ -30,9 +31,10 @@ from .memetic import Memetic
 from .multifidelity import MultiFidelity
 from .portfolio import Portfolio, either
 from .sequential import Sequential, then
+from .surrogate import SurrogateAssisted
 from .switch import Switch
 
 __all__ = ["Adaptive", "Composite", "Islands", "Memetic", "MultiFidelity", "Portfolio",
-           "Sequential", "Switch", "default", "expensive"]
+           "Sequential", "SurrogateAssisted", "Switch", "default", "expensive"]
 
 OPERATORS.update({">>": then, "|": either, "*": Islands})

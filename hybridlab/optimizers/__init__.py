@@ -5,7 +5,7 @@ The names (``"ga"``, ``"pso"``...) are turned into optimizers by :mod:`hybridlab
 
 >>> sorted(NAMES)  # doctest: +NORMALIZE_WHITESPACE
 ['bayes', 'bipop', 'bobyqa', 'cma', 'cobyqa', 'ga', 'ga_np', 'grid', 'ipop', 'lhs',
- 'local', 'pso', 'random']
+ 'local', 'pso', 'random', 'trust_region']
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .engines import ENGINES
 from .ga import GA
 from .local import LocalSearch
 from .pso import PSO
+from .trust_region import TrustRegion
 
 __all__ = [
     "CMA",
@@ -35,8 +36,11 @@ __all__ = [
     "OptimizerProtocol",
     "Population",
     "RandomSearch",
+    "TrustRegion",
 ]
 
-#: short name -> class of every engine of this package: :data:`ENGINES` and ``"bayes"``
-#: (which nests them, so it is not one of them)
-NAMES: dict[str, Callable[..., Optimizer]] = {**ENGINES, "bayes": BayesOpt}
+#: short name -> class of every engine of this package: :data:`ENGINES`, ``"bayes"``
+#: (which nests them, so it is not one of them) and ``"trust_region"`` (which shares
+#: ``bayes``' acquisition)
+NAMES: dict[str, Callable[..., Optimizer]] = {**ENGINES, "bayes": BayesOpt,
+                                              "trust_region": TrustRegion}

@@ -8,8 +8,8 @@ of a hybrid (``make("cmaes") >> LocalSearch()``).
   ``"ipop_cmaes"`` (IPOP restarts with a growing population).
 * :class:`NGOpt`: any entry of ``nevergrad.optimizers.registry`` (NGOpt by default);
   ``"ngopt"``, ``"ng_cma"``, ``"ng_de"``.
-* :class:`OptunaSampler`: Optuna's TPE, CMA-ES or random sampler through ``study.ask``;
-  ``"optuna_tpe"``, ``"optuna_cmaes"``.
+* :class:`OptunaSampler`: Optuna's TPE, GP, CMA-ES or random sampler through
+  ``study.ask``; ``"optuna_tpe"``, ``"optuna_gp"``, ``"optuna_cmaes"``.
 * scipy's global optimizers in a worker thread (:mod:`.scipy_global`):
   :class:`DualAnnealing`, :class:`DifferentialEvolution`, :class:`Direct`,
   :class:`SHGO`, :class:`BasinHopping`; ``"dual_annealing"``,
@@ -46,6 +46,10 @@ def _optuna_tpe(**kwargs: Any) -> OptunaSampler:
     return OptunaSampler("tpe", **kwargs)
 
 
+def _optuna_gp(**kwargs: Any) -> OptunaSampler:
+    return OptunaSampler("gp", **kwargs)
+
+
 def _optuna_cmaes(**kwargs: Any) -> OptunaSampler:
     return OptunaSampler("cmaes", **kwargs)
 
@@ -67,6 +71,7 @@ def _ng_de(**kwargs: Any) -> NGOpt:
 #: from the peer libraries until a factory is called)
 PEERS: dict[str, Callable[..., Any]] = {
     "cmaes": CMAES, "ipop_cmaes": _ipop_cmaes, "ngopt": NGOpt, "ng_cma": _ng_cma,
-    "ng_de": _ng_de, "optuna_tpe": _optuna_tpe, "optuna_cmaes": _optuna_cmaes,
+    "ng_de": _ng_de, "optuna_tpe": _optuna_tpe, "optuna_gp": _optuna_gp,
+    "optuna_cmaes": _optuna_cmaes,
     "dual_annealing": DualAnnealing, "differential_evolution": DifferentialEvolution,
     "direct": Direct, "shgo": SHGO, "basinhopping": BasinHopping}

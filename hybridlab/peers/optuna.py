@@ -1,4 +1,5 @@
-"""Optuna samplers (TPE, CMA-ES, random) as ask/tell optimizers on the unit box."""
+"""Optuna samplers (TPE, Gaussian process, CMA-ES, random) as ask/tell optimizers on the
+unit box."""
 
 from __future__ import annotations
 
@@ -31,20 +32,26 @@ def _quiet_optuna(optuna: ModuleType) -> Iterator[None]:
         optuna.logging.set_verbosity(old)
 
 
-_SAMPLERS = ("tpe", "cmaes", "random")
+_SAMPLERS = ("tpe", "gp", "cmaes", "random")
 
 
 class OptunaSampler(_CopiesParameters, Optimizer):
-    """An Optuna sampler (TPE, CMA-ES or random) through Optuna's ask/tell interface.
+    """An Optuna sampler (TPE, GP, CMA-ES or random) through Optuna's ask/tell interface.
+
+    The model-based samplers (TPE and GP) are components like any other: a stage of a
+    hybrid (``"optuna_tpe >> local"``), a member of a portfolio, the engine inside
+    :class:`~hybridlab.MultiFidelity` (model-based successive halving, BOHB-style).
 
     Parameters
     ----------
-    sampler : {"tpe", "cmaes", "random"}
-        ``optuna.samplers.TPESampler``, ``CmaEsSampler`` (needs the ``cmaes`` package)
-        or ``RandomSampler``.
+    sampler : {"tpe", "gp", "cmaes", "random"}
+        ``optuna.samplers.TPESampler``, ``GPSampler`` (Gaussian process with log EI;
+        needs torch), ``CmaEsSampler`` (needs the ``cmaes`` package) or
+        ``RandomSampler``.
     batch_size : int
         Trials per ``ask`` (>= 1).  With TPE and ``batch_size > 1`` the sampler uses
-        ``constant_liar=True`` so a batch does not collapse on one point.
+        ``constant_liar=True`` so a batch does not collapse on one point; the GP sampler
+        treats the running trials of a batch as pending (Optuna's own handling).
     sampler_kwargs : dict, optional
         Extra keyword arguments for the sampler (e.g. ``{"n_startup_trials": 20}``); the
         seed is set by the adapter.
@@ -119,6 +126,8 @@ class OptunaSampler(_CopiesParameters, Optimizer):
                 if self.batch_size > 1:
                     kwargs.setdefault("constant_liar", True)
                 sampler = samplers.TPESampler(**kwargs)
+            elif self.sampler == "gp":
+                sampler = samplers.GPSampler(**kwargs)
             elif self.sampler == "cmaes":
                 if len(handed) >= 10 and not {"x0", "sigma0"} & kwargs.keys():
                     kwargs.setdefault("source_trials", handed)  # WS-CMA-ES warm start
