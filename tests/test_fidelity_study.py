@@ -8,6 +8,7 @@ import pytest
 
 from hybridlab import Fidelity, MultiFidelity, Problem, minimize
 from hybridlab.casestudies.fidelity_study import (
+    METHODS,
     _cnn,
     _cnn_fit_kwargs,
     cnn_problem,
@@ -67,13 +68,17 @@ def test_multifidelity_ga_costs_what_it_trains():
 
 
 def test_study_and_epochs_to_reach():
-    pytest.importorskip("optuna")  # the third method is Optuna's TPE + Hyperband
+    pytest.importorskip("optuna")  # the TPE methods
     curves = fidelity_study(seeds=[0], budget=60, max_epochs=9, pop_size=9, optuna=True,
                             progress=False)
-    assert set(curves["method"]) == {"ga", "mf(ga)", "optuna tpe + hyperband"}
+    assert set(curves["method"]) == set(METHODS)
+    assert (curves["wall"] > 0).all()
     assert (curves.groupby("method")["epochs"].max() <= 60).all()
     for _, g in curves.groupby("method"):
         assert np.all(np.diff(g["best_val"].to_numpy()) >= 0)
     table = epochs_to_reach(curves)
     ga = table[table["method"] == "ga"].iloc[0]
     assert ga["speedup"] == 1.0 and ga["final_best_val"] == ga["target_val"]
+    assert ga["wall_speedup"] == 1.0 and ga["seconds_to_target"] > 0
+    with pytest.raises(ValueError, match="unknown methods"):
+        fidelity_study(seeds=[0], budget=10, methods=["bohb"], progress=False)

@@ -168,3 +168,29 @@ def test_model_based_sampler_inside_multifidelity():
     mf = hl.MultiFidelity(hl.make("optuna_tpe", batch_size=9), 1, 9)
     r = minimize(p, mf, budget=150, seed=0)
     assert r.cost <= 150 and sorted(set(r.history["fidelity"])) == [1.0, 3.0, 9.0]
+
+
+def test_hyperband_brackets_with_a_model_are_bohb():
+    pytest.importorskip("optuna")
+    seen = []
+
+    def f(x, fidelity):
+        seen.append(fidelity)
+        return float(np.sum((x - 0.3) ** 2) + 0.1 / fidelity)
+
+    p = Problem(f, Space.box(2, -1, 1), fidelity=(1, 9))
+    mf = hl.MultiFidelity(hl.make("optuna_tpe", batch_size=9), 1, 9, brackets="hyperband")
+    r = minimize(p, mf, budget=400, seed=0)
+    assert r.optimizer == "hb(optuna_tpe)" and r.cost <= 400
+    # brackets 0, 1, 2 start 9, 5, 3 candidates at rungs 1, 3, 9
+    assert seen[:9] == [1.0] * 9 and seen[9:12] == [3.0] * 3 and seen[12] == 9.0
+    assert seen[13:18] == [3.0] * 5 and seen[18] == 9.0 and seen[19:22] == [9.0] * 3
+    again = minimize(p, mf, budget=400, seed=0)
+    assert again.history["y"].tolist() == r.history["y"].tolist()
+
+
+def test_hyperband_brackets_need_a_sizeable_batch():
+    with pytest.raises(ValueError, match="batch_size"):
+        hl.MultiFidelity("ga", 1, 9, brackets="hyperband")
+    with pytest.raises(ValueError, match="hyperband"):
+        hl.MultiFidelity("ga", 1, 9, brackets="bohb")

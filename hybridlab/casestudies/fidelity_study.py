@@ -32,12 +32,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hybridlab import GA, Categorical, Fidelity, Integer, MultiFidelity, Problem, Real, minimize
+from hybridlab import (
+    GA,
+    Categorical,
+    Fidelity,
+    Integer,
+    MultiFidelity,
+    Problem,
+    Real,
+    make,
+    minimize,
+)
 from hybridlab.ml.train import EpochsObjective
 
 from .hpo_cnn import SPACE, load_task, make_cnn
 
-__all__ = ["cnn_problem", "epochs_to_reach", "fidelity_study", "plot_fidelity_study"]
+__all__ = ["METHODS", "cnn_problem", "epochs_to_reach", "fidelity_study",
+           "plot_fidelity_study"]
 
 
 def _cnn_fit_kwargs(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +73,7 @@ def cnn_problem(seed: int, max_epochs: int = 27, task: str = "noisy-small",
 
 
 def _curve(res: Any, method: str, seed: int, max_epochs: int) -> pd.DataFrame:
-    """Best full-fidelity validation accuracy against epochs spent."""
+    """Best full-fidelity validation accuracy against epochs spent and wall time."""
     h = res.history
     spent = h["cost"].cumsum().to_numpy()
     full = (h["fidelity"] >= max_epochs).to_numpy() & (h["status"] == "ok").to_numpy()
@@ -70,7 +81,7 @@ def _curve(res: Any, method: str, seed: int, max_epochs: int) -> pd.DataFrame:
     best = np.maximum.accumulate(acc)
     keep = full
     return pd.DataFrame({"method": method, "seed": seed, "epochs": spent[keep],
-                         "best_val": best[keep]})
+                         "best_val": best[keep], "wall": h["time"].to_numpy()[keep]})
 
 
 def _optuna_space(space: Any, trial: Any) -> dict[str, Any]:
@@ -92,7 +103,7 @@ def _optuna_hyperband(problem: Any, objective: EpochsObjective, budget: int, see
     """TPE + HyperbandPruner; every epoch is one resumed call (cost 1)."""
     import optuna
 
-    spent, rows, best = [0], [], [-np.inf]
+    spent, rows, best, t0 = [0], [], [-np.inf], time.perf_counter()
 
     def run(trial: Any) -> float:
         params = _optuna_space(problem.space, trial)
@@ -106,7 +117,7 @@ def _optuna_hyperband(problem: Any, objective: EpochsObjective, budget: int, see
             if epoch < max_epochs and trial.should_prune():
                 raise optuna.TrialPruned()
         best[0] = max(best[0], acc)
-        rows.append((spent[0], best[0]))
+        rows.append((spent[0], best[0], time.perf_counter() - t0))
         return acc
 
     def enough(study: Any, _trial: Any) -> None:
@@ -121,33 +132,54 @@ def _optuna_hyperband(problem: Any, objective: EpochsObjective, budget: int, see
                                               reduction_factor=eta))
     study.optimize(run, callbacks=[enough])
     return pd.DataFrame({"method": "optuna tpe + hyperband", "seed": seed,
-                         "epochs": [r[0] for r in rows], "best_val": [r[1] for r in rows]})
+                         "epochs": [r[0] for r in rows], "best_val": [r[1] for r in rows],
+                         "wall": [r[2] for r in rows]})
+
+
+#: the methods of :func:`fidelity_study`
+METHODS = ("ga", "mf(ga)", "mf(tpe)", "hb(tpe)", "optuna tpe + hyperband")
+
+
+def _optimizer(method: str, pop_size: int, low: int, high: int, eta: int) -> Any:
+    if method == "ga":
+        return GA(pop_size=pop_size)
+    if method == "mf(ga)":
+        return MultiFidelity(GA(pop_size=pop_size), low, high, eta=eta)
+    tpe = make("optuna_tpe", batch_size=pop_size)
+    brackets = "hyperband" if method == "hb(tpe)" else "halving"
+    return MultiFidelity(tpe, low, high, eta=eta, brackets=brackets)
 
 
 def fidelity_study(seeds: Sequence[int] = (0, 1, 2), budget: int = 1000,
                    max_epochs: int = 27, eta: int = 3, pop_size: int = 27,
                    optuna: bool = True, progress: bool = True, min_epochs: int = 1,
                    methods: Sequence[str] | None = None) -> pd.DataFrame:
-    """GA with and without multi-fidelity (and Optuna TPE + Hyperband) at equal epochs.
+    """GA with and without multi-fidelity, model-based multi-fidelity (BOHB-style) and
+    Optuna TPE + Hyperband, at equal epochs.
 
     Every method tunes case study 1's CNN (:func:`cnn_problem`) for ``budget`` training
     epochs in total: ``ga`` trains every candidate for ``max_epochs``;
     ``mf(ga)`` is ``MultiFidelity(GA(pop_size), 1, max_epochs, eta)`` with resumed
-    training; the Optuna arm reports every epoch to a ``HyperbandPruner``.
-    ``min_epochs`` is the lowest rung of both multi-fidelity methods; ``methods`` picks a
-    subset of ``("ga", "mf(ga)", "optuna tpe + hyperband")``.
+    training; ``mf(tpe)`` the same successive halving with Optuna's TPE proposing each
+    population of ``pop_size`` (through hybridlab's adapter); ``hb(tpe)`` adds
+    Hyperband's brackets to it (BOHB); the Optuna arm reports every epoch to a
+    ``HyperbandPruner``.  ``min_epochs`` is the lowest rung of every multi-fidelity
+    method; ``methods`` picks a subset of :data:`METHODS`.
 
     Returns
     -------
     DataFrame
-        ``method, seed, epochs, best_val``: the best validation accuracy of a candidate
-        trained for the full ``max_epochs``, after ``epochs`` epochs spent, one row per
-        full-fidelity result.
+        ``method, seed, epochs, best_val, wall``: the best validation accuracy of a
+        candidate trained for the full ``max_epochs``, after ``epochs`` epochs spent and
+        ``wall`` seconds, one row per full-fidelity result.
     """
     from tqdm.auto import tqdm
 
     if methods is None:
-        methods = ["ga", "mf(ga)"] + (["optuna tpe + hyperband"] if optuna else [])
+        methods = [m for m in METHODS if optuna or "tpe" not in m]
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}: choose from {METHODS}")
     frames = []
     with tqdm(total=len(seeds) * len(methods), desc="fidelity study", unit="run",
               disable=not progress) as bar:
@@ -159,9 +191,7 @@ def fidelity_study(seeds: Sequence[int] = (0, 1, 2), budget: int = 1000,
                     curve = _optuna_hyperband(problem, objective, budget, seed, max_epochs,
                                               eta, min_epochs)
                 else:
-                    opt = GA(pop_size=pop_size)
-                    if method == "mf(ga)":
-                        opt = MultiFidelity(opt, min_epochs, max_epochs, eta=eta)
+                    opt = _optimizer(method, pop_size, min_epochs, max_epochs, eta)
                     res = minimize(problem, opt, budget=budget, seed=seed)
                     curve = _curve(res, method, seed, max_epochs)
                 curve["seconds"] = time.perf_counter() - t0
@@ -174,19 +204,28 @@ def fidelity_study(seeds: Sequence[int] = (0, 1, 2), budget: int = 1000,
 def epochs_to_reach(curves: pd.DataFrame, reference: str = "ga") -> pd.DataFrame:
     """Per seed: the target is the best validation accuracy ``reference`` reached with
     its whole budget; for every method, the epochs it spent to first reach that target
-    (NaN: never), the speed-up over ``reference`` and the final best.
+    (NaN: never), the speed-up over ``reference`` in epochs and (where the curves have
+    a ``wall`` column) in wall time, and the final best.
     """
     rows = []
+    has_wall = "wall" in curves
     for seed, g in curves.groupby("seed"):
         ref = g[g["method"] == reference]
         target = float(ref["best_val"].max())
-        ref_epochs = float(ref.loc[ref["best_val"] >= target - 1e-12, "epochs"].min())
+        ref_hit = ref[ref["best_val"] >= target - 1e-12]
+        ref_epochs = float(ref_hit["epochs"].min())
         for method, m in g.groupby("method", sort=False):
-            hit = m.loc[m["best_val"] >= target - 1e-12, "epochs"]
-            epochs = float(hit.min()) if len(hit) else np.nan
+            hit = m[m["best_val"] >= target - 1e-12]
+            epochs = float(hit["epochs"].min()) if len(hit) else np.nan
+            wall = {}
+            if has_wall:
+                first = float(hit["wall"].min()) if len(hit) else np.nan
+                wall = {"seconds_to_target": first,
+                        "wall_speedup": float(ref_hit["wall"].min()) / first
+                        if len(hit) else np.nan}
             rows.append({"seed": seed, "method": method, "target_val": target,
                          "epochs_to_target": epochs, "speedup": ref_epochs / epochs
-                         if len(hit) else np.nan,
+                         if len(hit) else np.nan, **wall,
                          "final_best_val": float(m["best_val"].max()),
                          "full_fidelity_results": len(m),
                          "epochs_trained": int(m["epochs_trained"].iloc[0]),

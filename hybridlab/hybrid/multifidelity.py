@@ -14,6 +14,13 @@ with the value of the highest rung it reached (kept no better than any candidate
 went further, so a rank-based GA and a value-based swarm both see a consistent order).
 That is how BOHB and DEHB save budget, but inside any hybrid of hybridlab.
 
+With ``brackets="hyperband"`` the brackets cycle through Hyperband's starting rungs
+(Li et al., 2018): the first starts many candidates at the lowest rung, the next fewer
+at the second rung, and so on up to a bracket that trains a few candidates at full
+fidelity only, which hedges against a lowest rung that ranks badly.  With a model-based
+inner optimizer (Optuna's TPE or GP sampler, ``BayesOpt``) this is BOHB (Falkner et al.,
+2018): every bracket's candidates are proposals of a model fitted to all results so far.
+
 With ``Fidelity(low, high, resumable=True)`` a promoted candidate costs only the extra
 fidelity (an objective that resumes training from its lower-rung checkpoint, such as
 :class:`hybridlab.ml.train.EpochsObjective`); otherwise each rung costs its full
@@ -34,6 +41,7 @@ Example
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import numpy as np
@@ -60,6 +68,14 @@ class MultiFidelity(Optimizer):
     eta : float
         Promotion ratio (> 1): the best ``1/eta`` of a rung go on to ``eta`` times the
         fidelity.
+    brackets : {"halving", "hyperband"}
+        ``"halving"``: every population starts at the lowest rung.  ``"hyperband"``:
+        bracket ``s`` (cycling ``0, 1, ..., len(rungs) - 1``) starts at rung ``s`` with
+        Hyperband's number of candidates, ``ceil(n * eta**-s * K / (K - s))`` for a
+        population of ``n`` and ``K`` rungs.  It needs an inner optimizer whose batch can
+        be sized (a ``batch_size`` attribute: Optuna's samplers, ``BayesOpt``,
+        ``TrustRegion``): ``MultiFidelity(make("optuna_tpe", batch_size=27), 1, 27,
+        brackets="hyperband")`` is BOHB.
 
     Notes
     -----
@@ -70,8 +86,16 @@ class MultiFidelity(Optimizer):
     """
 
     def __init__(self, optimizer: Any, min_fidelity: float, max_fidelity: float,
-                 eta: float = 3) -> None:
+                 eta: float = 3, brackets: str = "halving") -> None:
         optimizer = build(optimizer, "optimizer")
+        if brackets not in ("halving", "hyperband"):
+            raise ValueError(f"brackets must be 'halving' or 'hyperband', got {brackets!r}")
+        if brackets == "hyperband" and not hasattr(optimizer, "batch_size"):
+            raise ValueError(f"brackets='hyperband' sizes each bracket's batch: give an "
+                             f"optimizer with a batch_size attribute (e.g. "
+                             f"make('optuna_tpe', batch_size=27) or BayesOpt(batch_size="
+                             f"27)), got {getattr(optimizer, 'name', optimizer)!r}")
+        self.brackets = brackets
         Fidelity(min_fidelity, max_fidelity)  # validates the range
         if isinstance(eta, bool) or not isinstance(eta, int | float) or eta <= 1:
             raise ValueError(f"eta must be a number > 1 (the promotion ratio, e.g. 3), "
@@ -82,12 +106,15 @@ class MultiFidelity(Optimizer):
 
     @property
     def name(self) -> str:  # type: ignore[override]
-        return f"mf({getattr(self.optimizer, 'name', 'optimizer')})"
+        kind = "hb" if self.brackets == "hyperband" else "mf"
+        return f"{kind}({getattr(self.optimizer, 'name', 'optimizer')})"
 
     def start(self, dim: int, rng: np.random.Generator, init: Population | None = None,
               budget: int | None = None) -> None:
         super().start(dim, rng, init, budget)
         self.inner = copy.deepcopy(self.optimizer)
+        self._n0 = int(getattr(self.inner, "batch_size", 1))
+        self._s = -1  # the bracket (its starting rung) of the population being run
         per_candidate = float(np.sum(self.rungs * float(self.eta) ** -np.arange(len(self.rungs))))
         hint = None if budget is None else max(1, int(budget / per_candidate))
         self.inner.start(dim, rng, init, hint)
@@ -98,10 +125,16 @@ class MultiFidelity(Optimizer):
     # -- one bracket: a population through the rungs ------------------------------------
 
     def _new_bracket(self) -> None:
+        k = 0
+        if self.brackets == "hyperband":
+            K = len(self.rungs)
+            self._s = k = (self._s + 1) % K
+            self.inner.batch_size = max(1, math.ceil(self._n0 * float(self.eta) ** -k
+                                                     * K / (K - k)))
         X = np.asarray(self.inner.ask(), dtype=float)
         X = X[None, :] if X.ndim == 1 else X
         labels = phase_labels(self.inner, len(X))
-        self._bracket = {"X": X, "labels": labels, "rung": 0,
+        self._bracket = {"X": X, "labels": labels, "rung": k, "start": k,
                          "active": np.arange(len(X)),
                          "y": np.full((len(self.rungs), len(X)), np.nan)}
 
@@ -111,7 +144,8 @@ class MultiFidelity(Optimizer):
         b = self._bracket
         k = b["rung"]
         self.fidelity = float(self.rungs[k])
-        self.previous_fidelity = float(self.rungs[k - 1]) if k else 0.0
+        # a bracket's first rung is paid in full; a promotion pays the difference
+        self.previous_fidelity = float(self.rungs[k - 1]) if k > b["start"] else 0.0
         self._labels = [b["labels"][i] for i in b["active"]]
         return b["X"][b["active"]]
 
@@ -163,4 +197,4 @@ class MultiFidelity(Optimizer):
 
     def __repr__(self) -> str:
         return (f"MultiFidelity({self.optimizer!r}, {self.min_fidelity}, "
-                f"{self.max_fidelity}, eta={self.eta})")
+                f"{self.max_fidelity}, eta={self.eta}, brackets={self.brackets!r})")
