@@ -1,209 +1,488 @@
-"""HybridSearchCV against scikit-learn's searches and Optuna TPE, at equal trials.
+"""HPO benchmark: hybridlab searchers against Optuna's TPE, GP and random sampling.
 
-Three tasks (HistGradientBoosting on breast_cancer, SVC on wine, MLP on digits), each
-tuned by:
+The tasks (:mod:`hpo_tasks`) are deterministic, single-threaded losses of scikit-learn
+models (3-fold CV on fixed splits, 4-12 dimensions, conditional spaces among them) and case
+study 1's CNN. Every method gets the same budgets of trials:
 
-* ``hybridlab`` -- ``HybridSearchCV(optimizer="expensive")`` (its default): GP-EI
-  whose acquisition is maximised by a nested local search from 8 dimensions on (these
-  tasks have 2-4 dimensions, so here it is GP-EI after a Latin-hypercube design);
-* ``random``  -- ``RandomizedSearchCV`` with the same distributions;
-* ``grid``    -- ``GridSearchCV`` with the largest grid of at most the trial budget
-  (deterministic: run once, reported for every seed);
-* ``tpe``     -- Optuna's own TPE sampler (native distributions, not through hybridlab's
-  adapter), objective = the same 5-fold CV.
+* hybridlab methods (default ``expensive``, ``bayes``, ``ga>>local``; any registry name or
+  spec string) run ``hybridlab.minimize(Problem(task.loss, task.space), spec, budget=n,
+  seed=seed)``, one separate run per budget ``n``, since they plan with the budget;
+* Optuna's ``tpe`` (``TPESampler(seed=seed)``), ``gp`` (``GPSampler(seed=seed)``) and
+  ``random`` (``RandomSampler(seed=seed)``) run natively on ``task.suggest`` once at the
+  largest budget; budget ``n`` takes the best of the first ``n`` trials. (To run
+  hybridlab's own ``random``, write ``hl:random``.)
 
-All searches of one seed use the same 5-fold splits (``StratifiedKFold(shuffle=True,
-random_state=seed)``) of the same 75 % training split; the held-out 25 % gives the test
-score of the refitted best candidate.  Overhead per trial is the search's time outside
-fitting and scoring (hybridlab: ``optimizer_seconds_``; Optuna: study time minus
-objective time), as wall clock and as CPU time of the main thread (which other processes
-competing for the cores do not inflate).
+Score: normalised regret ``max(0, best - best_known) / (ref - best_known)`` with ``ref``
+(median loss of 100 random configurations) and ``best_known`` from
+``benchmarks/hpo_best_known.json`` (``benchmarks/hpo_calibrate.py``): 0 is the best known
+value, 1 a typical random configuration.
+
+Each finished run is appended to ``<out>/runs/<task>.jsonl`` (git-ignored); a rerun skips
+the runs already there, so an interrupted benchmark resumes. The report --
+``summary.md``, ``results.csv`` and ``regret.png`` (``*-tune.*`` for ``--role tune``) -- is
+rebuilt from those files at the end of every call.
 
 Run::
 
-    python benchmarks/hpo.py                   # 30 and 60 trials, 3 seeds (~20 min, 2 cores)
-    python benchmarks/hpo.py --trials 10 --seeds 1 --tasks svc_wine   # smoke test
+    python benchmarks/hpo_calibrate.py --jobs 2   # once: best known values (~7 min)
+    python benchmarks/hpo.py --jobs 2             # 9 report tasks, 5 seeds (~45-60 min*)
+    python benchmarks/hpo.py --role tune --jobs 2 # the 3 tuning tasks, seeds 100-102
+    python benchmarks/hpo.py --trials 5 10 --seeds 1 --tasks sgd_sparse svc_kernel \\
+        --methods expensive tpe random --out /tmp/hpo_smoke           # smoke test (~10 s)
 
-It prints a table and writes ``reports/hpo/results.csv`` and ``reports/hpo/summary.md``.
+(*) estimated on 2 cores from the calibrated seconds per evaluation (about 23,000
+evaluations, 0.03-0.33 s each) plus the searches' own time (up to ~85 ms per trial for
+the GP-based methods at 60 trials); a full grid of one cheap task and seed takes ~20 s.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import datetime as dt
+import json
+import math
+import sys
 import time
-import warnings
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import loguniform, randint, uniform
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.model_selection import (
-    GridSearchCV,
-    RandomizedSearchCV,
-    StratifiedKFold,
-    cross_val_score,
-    train_test_split,
-)
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
+from hpo_tasks import TASKS, HPOTask, single_thread
+from tqdm import tqdm
 
-from hybridlab import Integer, Real
 from hybridlab.io import atomic_write
-from hybridlab.ml.search import HybridSearchCV, grid_of_at_most
+
+PEERS = ("tpe", "gp", "random")  # Optuna samplers, run natively
+HYBRIDLAB = ("expensive", "bayes", "ga>>local")
+BEST_KNOWN = Path(__file__).with_name("hpo_best_known.json")
+ALPHA = 0.05
+Unit = tuple[str, str, tuple[int, ...], int]  # task, method, budgets, seed
 
 
-@dataclass(frozen=True)
-class Task:
-    name: str
-    load: Any
-    estimator: Any
-    space: dict[str, Real | Integer]
+# -- one run ---------------------------------------------------------------------------------
+@dataclass
+class TimedLoss:
+    """``loss`` that records each value and, after each call, (wall clock, process CPU,
+    CPU spent inside the loss so far)."""
+
+    loss: Any
+    values: list[float] = field(default_factory=list)
+    marks: list[tuple[float, float, float]] = field(default_factory=list)
+    inside: float = 0.0
+
+    def __call__(self, params: dict[str, Any]) -> float:
+        c0 = time.process_time()
+        y = math.nan
+        try:
+            y = float(self.loss(params))
+        finally:
+            self.inside += time.process_time() - c0
+            self.values.append(y)
+            self.marks.append((time.perf_counter(), time.process_time(), self.inside))
+        return y
 
 
-TASKS = {
-    "hgb_breast_cancer": Task(
-        "hgb_breast_cancer", load_breast_cancer, HistGradientBoostingClassifier(random_state=0),
-        {"learning_rate": Real(0.01, 0.5, log=True), "max_leaf_nodes": Integer(4, 64),
-         "min_samples_leaf": Integer(2, 60), "l2_regularization": Real(1e-6, 10.0, log=True)}),
-    "svc_wine": Task(
-        "svc_wine", load_wine, make_pipeline(StandardScaler(), SVC()),
-        {"svc__C": Real(1e-3, 1e3, log=True), "svc__gamma": Real(1e-5, 10.0, log=True)}),
-    "mlp_digits": Task(
-        "mlp_digits", load_digits,
-        make_pipeline(StandardScaler(), MLPClassifier(max_iter=60, random_state=0)),
-        {"mlpclassifier__hidden_layer_sizes": Integer(8, 96),
-         "mlpclassifier__alpha": Real(1e-6, 1.0, log=True),
-         "mlpclassifier__learning_rate_init": Real(1e-4, 0.1, log=True)}),
-}
+def _run_optuna(task: HPOTask, method: str, n: int, seed: int, timed: TimedLoss) -> None:
+    import optuna
+
+    sampler = {"tpe": optuna.samplers.TPESampler, "gp": optuna.samplers.GPSampler,
+               "random": optuna.samplers.RandomSampler}[method](seed=seed)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(lambda trial: timed(task.suggest(trial)), n_trials=n)
 
 
-def scipy_distributions(space: dict) -> dict:
-    out = {}
-    for name, d in space.items():
-        if isinstance(d, Integer):
-            out[name] = randint(d.low, d.high + 1)
-        else:
-            out[name] = loguniform(d.low, d.high) if d.log else uniform(d.low, d.high - d.low)
-    return out
+def _run_hybridlab(task: HPOTask, spec: str, n: int, seed: int, timed: TimedLoss) -> None:
+    import hybridlab as hl
+
+    hl.minimize(hl.Problem(timed, task.space, name=task.name), spec, budget=n, seed=seed)
 
 
-def optuna_tpe(task: Task, X, y, cv, n: int, seed: int) -> tuple[dict, float, float, float]:
+def run_unit(task_name: str, method: str, budgets: tuple[int, ...], seed: int
+             ) -> list[dict[str, Any]]:
+    """One search (Optuna peers: once at the largest budget); one record per budget."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    in_objective = [0.0, 0.0]
-
-    def objective(trial):
-        params = {}
-        for name, d in task.space.items():
-            if isinstance(d, Integer):
-                params[name] = trial.suggest_int(name, d.low, d.high, log=d.log)
-            else:
-                params[name] = trial.suggest_float(name, d.low, d.high, log=d.log)
-        t0, c0 = time.perf_counter(), time.thread_time()
-        est = task.estimator.set_params(**params)
-        score = cross_val_score(est, X, y, cv=cv, n_jobs=2).mean()
-        in_objective[0] += time.perf_counter() - t0
-        in_objective[1] += time.thread_time() - c0
-        return score
-
-    study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed))
-    t0, c0 = time.perf_counter(), time.thread_time()
-    study.optimize(objective, n_trials=n)
-    total, cpu = time.perf_counter() - t0, time.thread_time() - c0
-    return (study.best_params, study.best_value, total - in_objective[0],
-            cpu - in_objective[1])
-
-
-def run_one(task: Task, method: str, n: int, seed: int, data) -> dict:
-    from sklearn.base import clone
-
-    X_tr, X_te, y_tr, y_te = data
-    cv = StratifiedKFold(5, shuffle=True, random_state=seed)
-    est = clone(task.estimator)
-    t0 = time.perf_counter()
-    overhead = cpu = np.nan
-    n_cand = n
-    if method == "hybridlab":
-        s = HybridSearchCV(est, task.space, optimizer="expensive", n_iter=n, cv=cv, n_jobs=2,
-                           random_state=seed).fit(X_tr, y_tr)
-        best, cv_score, overhead = s.best_params_, s.best_score_, s.optimizer_seconds_
-        cpu = s.optimizer_cpu_seconds_
-    elif method == "random":
-        s = RandomizedSearchCV(est, scipy_distributions(task.space), n_iter=n, cv=cv,
-                               n_jobs=2, random_state=seed).fit(X_tr, y_tr)
-        best, cv_score = s.best_params_, s.best_score_
-    elif method == "grid":
-        grid = grid_of_at_most(task.space, n)
-        n_cand = int(np.prod([len(v) for v in grid.values()]))
-        s = GridSearchCV(est, grid, cv=cv, n_jobs=2).fit(X_tr, y_tr)
-        best, cv_score = s.best_params_, s.best_score_
-    elif method == "tpe":
-        best, cv_score, overhead, cpu = optuna_tpe(task, X_tr, y_tr, cv, n, seed)
-    else:
-        raise ValueError(method)
-    wall = time.perf_counter() - t0
-    test = clone(task.estimator).set_params(**best).fit(X_tr, y_tr).score(X_te, y_te)
-    return {"task": task.name, "trials": n, "method": method, "seed": seed,
-            "candidates": n_cand, "cv_score": cv_score, "test_score": test, "wall_s": wall,
-            "overhead_ms_per_trial": 1000 * overhead / n_cand,
-            "overhead_cpu_ms_per_trial": 1000 * cpu / n_cand}
+    task, timed = TASKS[task_name], TimedLoss(TASKS[task_name].loss)
+    task.loss.prepare()  # data and imports: not part of the search's time
+    peer = method in PEERS
+    n_run = max(budgets)
+    w0, c0 = time.perf_counter(), time.process_time()
+    error = None
+    try:
+        if peer:
+            _run_optuna(task, method, n_run, seed, timed)
+        else:
+            _run_hybridlab(task, method.removeprefix("hl:"), n_run, seed, timed)
+    except Exception as exc:  # recorded, not fatal
+        error = f"{type(exc).__name__}: {exc}"
+    end = (time.perf_counter(), time.process_time(), timed.inside)
+    out = []
+    for n in budgets:
+        k = min(n, len(timed.values))
+        w, c, inside = timed.marks[k - 1] if peer and k else end
+        curve = [None if math.isnan(v) else v for v in timed.values[:k]]
+        finite = [v for v in curve if v is not None]
+        search = (c - c0) - inside
+        out.append({
+            "task": task_name, "method": method, "budget": n, "seed": seed,
+            "best": min(finite) if finite and error is None else None, "curve": curve,
+            "n_evals": k, "wall_s": w - w0, "search_cpu_s": search, "loss_cpu_s": inside,
+            "search_ms_per_trial": 1000 * search / max(k, 1), "error": error,
+            "engine": "optuna" if peer else "hybridlab", "run_budget": n_run,
+            "date": dt.datetime.now().isoformat(timespec="seconds")})
+    return out
 
 
-def main(argv: list[str] | None = None) -> pd.DataFrame:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    ap.add_argument("--trials", nargs="+", type=int, default=[30, 60])
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--methods", nargs="+", default=["hybridlab", "tpe", "random", "grid"])
-    ap.add_argument("--out", default="reports/hpo")
-    args = ap.parse_args(argv)
-    warnings.filterwarnings("ignore")  # MLP convergence warnings at small max_iter
+# -- resumable execution ----------------------------------------------------------------------
+def load_runs(runs: Path, tasks: list[str]) -> pd.DataFrame:
+    """Every recorded run of ``tasks`` (a torn last line is ignored)."""
     rows = []
-    for name in args.tasks:
-        task = TASKS[name]
-        X, y = task.load(return_X_y=True)
-        data = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
-        for n, method, seed in itertools.product(args.trials, args.methods,
-                                                 range(args.seeds)):
-            if method == "grid" and seed > 0:  # deterministic: same row for every seed
-                rows.append({**rows[-1], "seed": seed})
+    for name in tasks:
+        path = runs / f"{name}.jsonl"
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
                 continue
-            rows.append(run_one(task, method, n, seed, data))
-            r = rows[-1]
-            print(f"{name:18s} n={n:3d} {method:7s} seed={seed} cv={r['cv_score']:.4f} "
-                  f"test={r['test_score']:.4f} {r['wall_s']:6.1f}s "
-                  f"overhead={r['overhead_ms_per_trial']:.1f}ms "
-                  f"(cpu {r['overhead_cpu_ms_per_trial']:.1f}ms)", flush=True)
-    df = pd.DataFrame(rows)
-    table = (df.groupby(["task", "trials", "method"], sort=False)
-             .agg(cv_mean=("cv_score", "mean"), cv_sd=("cv_score", "std"),
-                  test_mean=("test_score", "mean"), wall_s=("wall_s", "mean"),
-                  overhead_ms=("overhead_ms_per_trial", "mean"),
-                  overhead_cpu_ms=("overhead_cpu_ms_per_trial", "mean"),
-                  candidates=("candidates", "first"))
-             .round(4).reset_index())
-    means = (df.groupby(["trials", "method"], sort=False)["cv_score"].mean().unstack()
-             .round(4))
-    print(table.to_string(index=False))
-    print("\nmean CV score over tasks and seeds:\n" + means.to_string())
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    text = ("# HPO benchmark (benchmarks/hpo.py)\n\n"
-            f"Command: `python benchmarks/hpo.py {' '.join(argv or [])}`\n\n"
-            + table.to_markdown(index=False) + "\n\nMean CV score over tasks and seeds:\n\n"
-            + means.to_markdown() + "\n")
-    atomic_write(out / "results.csv", lambda p: df.to_csv(p, index=False))
-    atomic_write(out / "summary.md", lambda p: Path(p).write_text(text))
-    return df
+    cols = ["task", "method", "budget", "seed", "best", "curve", "error"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=cols)
+
+
+def pending(done: pd.DataFrame, tasks: list[str], methods: list[str], budgets: list[int],
+            seeds: list[int]) -> list[Unit]:
+    """Runs still to do: hybridlab one per budget, an Optuna peer one for all budgets."""
+    have = set(zip(done.task, done.method, done.budget.astype(int), done.seed.astype(int),
+                   strict=True))
+    units: list[Unit] = []
+    for task in tasks:
+        for method in methods:
+            for seed in seeds:
+                missing = tuple(n for n in budgets if (task, method, n, seed) not in have)
+                if method in PEERS and missing:
+                    units.append((task, method, missing, seed))
+                elif missing:
+                    units.extend((task, method, (n,), seed) for n in missing)
+    return units
+
+
+def _append(runs: Path, records: list[dict[str, Any]], budgets: tuple[int, ...]) -> None:
+    runs.mkdir(parents=True, exist_ok=True)
+    with open(runs / f"{records[0]['task']}.jsonl", "a") as f:
+        for r in records:
+            if r["budget"] in budgets:
+                f.write(json.dumps(r) + "\n")
+        f.flush()
+
+
+def _init_worker() -> None:
+    import optuna
+
+    try:  # imported here, not inside the first run's timing (Optuna's GP sampler uses it)
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+    single_thread()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _warm_up()
+
+
+def _warm_up() -> None:
+    """Pay hybridlab's import and its lazy imports (scipy.stats.qmc, the surrogates)
+    before any run is timed: a tiny search with each model-based engine."""
+    import hybridlab as hl
+
+    p = hl.Problem(lambda x: float(np.sum(x**2)), hl.Space.box(2, -1, 1))
+    for spec in ("bayes", "trust_region", "surrogate(ga(pop_size=6))"):
+        hl.minimize(p, spec, budget=10, seed=0)
+
+
+def execute(units: list[Unit], runs: Path, jobs: int, cost: dict[str, float]) -> int:
+    """Run ``units`` (most expensive first) in ``jobs`` processes; append as they finish.
+    Returns the number of runs that raised."""
+    units = sorted(units, key=lambda u: -cost.get(u[0], 0.2) * max(u[2]))
+    failed = 0
+    bar = tqdm(total=len(units), file=sys.stderr, desc="hpo runs", unit="run")
+
+    def done(unit: Unit, records: list[dict[str, Any]]) -> None:
+        nonlocal failed
+        _append(runs, records, unit[2])
+        failed += records[0]["error"] is not None
+        bar.set_postfix_str(f"{unit[0]} {unit[1]} s{unit[3]}", refresh=False)
+        bar.update()
+
+    if jobs <= 1:
+        _init_worker()
+        for u in units:
+            done(u, run_unit(u[0], u[1], u[2], u[3]))
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"),
+                                 initializer=_init_worker) as pool:
+            futures = {pool.submit(run_unit, *u): u for u in units}
+            for fut in as_completed(futures):
+                done(futures[fut], fut.result())
+    bar.close()
+    return failed
+
+
+# -- metrics ---------------------------------------------------------------------------------
+def add_regret(df: pd.DataFrame, calib: dict[str, Any], every: pd.DataFrame
+               ) -> tuple[pd.DataFrame, list[str]]:
+    """Normalised regret of each run. ``best_known`` is lowered to the best value any
+    recorded run of the task found (``every``); returns the notes on where it was."""
+    notes, refs, bks = [], {}, {}
+    for task in df.task.unique():
+        entry = calib.get("tasks", {}).get(task)
+        if entry is None:
+            notes.append(f"`{task}` is not calibrated: no regret (run hpo_calibrate.py)")
+            continue
+        found = pd.to_numeric(every.loc[every.task == task, "best"]).min()
+        bks[task], refs[task] = min(entry["best_known"], found), entry["ref"]
+        if found < entry["best_known"]:
+            notes.append(f"`{task}`: a run found {found:.5f} < calibrated best_known "
+                         f"{entry['best_known']:.5f}; the run's value is used")
+    df = df.assign(best_known=df.task.map(bks), ref=df.task.map(refs))
+    df["regret"] = ((df.best - df.best_known).clip(lower=0.0)
+                    / (df.ref - df.best_known).where(df.ref > df.best_known))
+    return df, notes
+
+
+def _order(methods: list[str], present: Any) -> list[str]:
+    return [m for m in methods if m in set(present)]
+
+
+def table_overall(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """(a) Mean normalised regret and mean rank (per task, seed and budget; ties
+    averaged) per method and budget."""
+    d = df.assign(rank=df.groupby(["task", "seed", "budget"]).best.rank(method="average"))
+    agg = d.groupby(["method", "budget"]).agg(regret=("regret", "mean"),
+                                              rank=("rank", "mean")).unstack("budget")
+    agg.columns = [f"{k} @{n}" for k, n in agg.columns]
+    cols = [f"{k} @{n}" for n in sorted(df.budget.unique()) for k in ("regret", "rank")]
+    return agg.loc[_order(methods, agg.index), cols].round(3)
+
+
+def table_per_task(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """(b) Mean normalised regret per task and method (columns: budgets)."""
+    t = df.pivot_table(index=["task", "method"], columns="budget", values="regret",
+                       aggfunc="mean")
+    t.columns = [f"regret @{n}" for n in t.columns]
+    order = [(task, m) for task in dict.fromkeys(df.task) for m in methods
+             if (task, m) in t.index]
+    return t.loc[order].round(3).reset_index()
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values."""
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p)
+    adj = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
+    out = np.empty_like(p)
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
+def _paired(df: pd.DataFrame, n: int, method: str, base: str) -> dict[str, Any]:
+    from scipy.stats import wilcoxon
+
+    d = df[df.budget == n].pivot_table(index=["task", "seed"], columns="method",
+                                       values="regret")
+    diff = (d[method] - d[base]).dropna().to_numpy()
+    p = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
+    return {"budget": n, "method": method, "baseline": base, "pairs": len(diff),
+            "wins": int((diff < 0).sum()), "losses": int((diff > 0).sum()),
+            "median_diff": float(np.median(diff)) if len(diff) else math.nan,
+            "mean_diff": float(np.mean(diff)) if len(diff) else math.nan, "p": p}
+
+
+def table_wilcoxon(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """(c) Paired two-sided Wilcoxon signed-rank tests of normalised regret over the
+    task-seed pairs, each method against ``tpe`` and ``gp`` (gp against tpe once); Holm
+    over the tests of a budget."""
+    rows = []
+    for n in sorted(df.budget.unique()):
+        pairs = [(m, b) for b in ("tpe", "gp") for m in methods
+                 if m != b and (m, b) != ("tpe", "gp") and {m, b} <= set(df.method)]
+        tests = [_paired(df, n, m, b) for m, b in pairs]
+        if not tests:
+            continue
+        for t, ph in zip(tests, holm([t["p"] for t in tests]), strict=True):
+            sign = t["median_diff"] or t["mean_diff"]
+            t["p_holm"] = float(ph)
+            t["verdict"] = ("within noise" if not ph < ALPHA
+                            else "better" if sign < 0 else "worse")
+            rows.append(t)
+    return pd.DataFrame(rows).round({"median_diff": 4, "mean_diff": 4, "p": 4, "p_holm": 4})
+
+
+def table_overhead(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """(d) The search's own CPU time (outside the loss) per trial at the largest budget."""
+    d = df[df.budget == df.budget.max()]
+    t = d.groupby("method").agg(
+        search_ms_per_trial_mean=("search_ms_per_trial", "mean"),
+        search_ms_per_trial_median=("search_ms_per_trial", "median"),
+        search_ms_per_trial_max=("search_ms_per_trial", "max"),
+        wall_s_per_run=("wall_s", "mean"))
+    return t.loc[_order(methods, t.index)].round(2)
+
+
+# -- figure and report ----------------------------------------------------------------------
+FLOOR = 1e-3  # regret 0 drawn at this value on the log axis
+
+
+def plot(df: pd.DataFrame, methods: list[str], path: Path) -> None:
+    """Mean normalised regret against trials: all tasks, then one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(df.task))
+    ncol = 4
+    nrow = 1 + math.ceil(len(tasks) / ncol)
+    fig = plt.figure(figsize=(4 * ncol, 3.2 * nrow))
+    panels = [("all tasks", df, fig.add_subplot(nrow, 1, 1))]
+    panels += [(t, df[df.task == t], fig.add_subplot(nrow, ncol, ncol + i + 1))
+               for i, t in enumerate(tasks)]
+    for title, d, ax in panels:
+        mean = d.groupby(["method", "budget"]).regret.mean()
+        for m in _order(methods, d.method.unique()):
+            s = mean.loc[m].clip(lower=FLOOR)
+            ax.plot(s.index, s.to_numpy(), marker="o", lw=1.5,
+                    ls="--" if m in PEERS else "-", label=m)
+        ax.set_yscale("log")
+        ax.set_xticks(sorted(d.budget.unique()))
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("trials")
+        ax.grid(alpha=0.3, which="both")
+    panels[0][2].set_ylabel("mean normalised regret")
+    panels[0][2].legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+
+
+def _task_table(tasks: list[str], calib: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for name in tasks:
+        t, c = TASKS[name], calib.get("tasks", {}).get(name, {})
+        q = c.get("random_quantiles", {})
+        rows.append({"task": name, "kind": t.kind, "dims": t.dims,
+                     "ref": c.get("ref"), "best_known": c.get("best_known"),
+                     "random q10-q90": f"{q['q10']:.3f}-{q['q90']:.3f}" if q else "",
+                     "noise_sd": c.get("noise_sd"), "s/eval": c.get("sec_per_eval"),
+                     "description": t.description})
+    return pd.DataFrame(rows).round(4)
+
+
+def report(tables: dict[str, pd.DataFrame], tasks: list[str], calib: dict[str, Any],
+           notes: list[str], cmd: str, figure: str) -> str:
+    """The markdown summary."""
+    def md(t: pd.DataFrame, index: bool = True) -> str:
+        return t.to_markdown(index=index) if len(t) else "(no runs)"
+
+    head = [
+        "# HPO benchmark (benchmarks/hpo.py)", "",
+        f"Command: `{cmd}`  ", f"Date: {dt.datetime.now().isoformat(timespec='seconds')}  ",
+        f"Best known values: `benchmarks/hpo_best_known.json` ({calib.get('date', '?')}, "
+        f"`{calib.get('command', '?')}`)", "",
+        "Normalised regret = max(0, best - best_known) / (ref - best_known): 0 is the best "
+        "known loss, 1 the median loss of 100 random configurations. Losses are 1 - CV "
+        "accuracy (classification), CV RMSE / sd(y) (regression), 1 - validation accuracy "
+        "(cnn); `noise_sd` is the sd of the best configuration's loss over other CV splits "
+        "(cnn: initialisations).", "", "## Tasks", "", md(_task_table(tasks, calib), False),
+        "", *(f"* {n}" for n in notes), ""]
+    body = [
+        "## (a) Mean normalised regret and mean rank (over tasks and seeds)", "",
+        "Rank 1 = best of the methods on a task, seed and budget (ties averaged).", "",
+        md(tables["overall"]), "", f"![regret]({figure})", "",
+        "Per-task panels: mean over seeds; regret 0 is drawn at 1e-3.", "",
+        "## (b) Mean normalised regret per task", "", md(tables["per_task"], False), "",
+        "## (c) Paired Wilcoxon signed-rank tests against tpe and gp", "",
+        "Differences of normalised regret (method - baseline) over the task-seed pairs; "
+        f"two-sided, Holm-corrected over the tests of a budget, alpha {ALPHA}. "
+        "`wins`: pairs where the method is better.", "",
+        md(tables["wilcoxon"], False), "",
+        "## (d) Search CPU time per trial at the largest budget (ms, outside the loss)", "",
+        "Process CPU time of the whole run minus the CPU time inside the loss, per trial; "
+        "every run is single-threaded.", "", md(tables["overhead"]), ""]
+    return "\n".join(head + body)
+
+
+# -- command line ----------------------------------------------------------------------------
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--role", choices=["report", "tune"], default="report",
+                    help="report tasks (results) or tune tasks (for choosing defaults)")
+    ap.add_argument("--tasks", nargs="+", choices=list(TASKS),
+                    help="default: every task of --role")
+    ap.add_argument("--methods", nargs="+", default=[*HYBRIDLAB, *PEERS],
+                    help=f"hybridlab registry names or specs; {', '.join(PEERS)} are "
+                         "Optuna's samplers (hl:NAME runs hybridlab's NAME)")
+    ap.add_argument("--trials", nargs="+", type=int, default=[20, 30, 60])
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="number of seeds: 0..N-1 (report, default 5) or 100.. (tune, 3)")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes")
+    ap.add_argument("--out", type=Path, default=Path("reports/hpo"))
+    ap.add_argument("--best-known", type=Path, default=BEST_KNOWN)
+    args = ap.parse_args(argv)
+    args.tasks = args.tasks or [n for n, t in TASKS.items() if t.role == args.role]
+    base, default = (0, 5) if args.role == "report" else (100, 3)
+    args.seed_list = list(range(base, base + (args.seeds or default)))
+    args.trials = sorted(set(args.trials))
+    return args
+
+
+def summarise(args: argparse.Namespace, cmd: str) -> dict[str, pd.DataFrame]:
+    """Tables, figure and report of the requested grid, from the run files."""
+    calib = json.loads(args.best_known.read_text()) if args.best_known.exists() else {}
+    every = load_runs(args.out / "runs", args.tasks)
+    if every.empty:
+        return {}
+    every = every[every.error.isna()].astype({"budget": int, "seed": int})
+    df = every[every.method.isin(args.methods) & every.budget.isin(args.trials)
+               & every.seed.isin(args.seed_list)].copy()
+    df["best"] = df.best.astype(float)
+    df, notes = add_regret(df, calib, every)
+    tables = {"overall": table_overall(df, args.methods),
+              "per_task": table_per_task(df, args.methods),
+              "wilcoxon": table_wilcoxon(df, args.methods),
+              "overhead": table_overhead(df, args.methods)}
+    suffix = "" if args.role == "report" else "-tune"
+    plot(df, args.methods, args.out / f"regret{suffix}.png")
+    text = report(tables, args.tasks, calib, notes, cmd, f"regret{suffix}.png")
+    atomic_write(args.out / f"summary{suffix}.md", lambda p: Path(p).write_text(text))
+    csv = df.drop(columns=["curve"]).sort_values(["task", "method", "budget", "seed"])
+    atomic_write(args.out / f"results{suffix}.csv", lambda p: csv.to_csv(p, index=False))
+    return tables
+
+
+def main(argv: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    args = parse(argv)
+    cmd = "python benchmarks/hpo.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    calib = json.loads(args.best_known.read_text()) if args.best_known.exists() else {}
+    cost = {n: c["sec_per_eval"] for n, c in calib.get("tasks", {}).items()}
+    units = pending(load_runs(args.out / "runs", args.tasks), args.tasks, args.methods,
+                    args.trials, args.seed_list)
+    print(f"{len(units)} runs to do ({len(args.tasks)} tasks x {len(args.methods)} methods "
+          f"x {len(args.trials)} budgets x {len(args.seed_list)} seeds, minus those in "
+          f"{args.out / 'runs'})", file=sys.stderr)
+    failed = execute(units, args.out / "runs", args.jobs, cost)
+    if failed:
+        print(f"{failed} runs raised: see the 'error' field in {args.out / 'runs'}",
+              file=sys.stderr)
+    tables = summarise(args, cmd)
+    with pd.option_context("display.width", 160, "display.max_columns", 30):
+        for key in ("overall", "wilcoxon", "overhead"):
+            if key in tables:
+                print(f"\n{key}:\n{tables[key].to_string()}")
+    return tables
 
 
 if __name__ == "__main__":

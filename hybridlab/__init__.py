@@ -22,8 +22,6 @@ from .hybrid import (
     Sequential,
     SurrogateAssisted,
     Switch,
-    default,
-    expensive,
 )
 from .optimizers import (
     GA,
@@ -37,6 +35,7 @@ from .optimizers import (
     RandomSearch,
     TrustRegion,
 )
+from .presets import default, expensive
 from .problem import Problem
 from .registry import make, register, resolve
 from .result import Result

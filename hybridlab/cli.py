@@ -213,7 +213,7 @@ def _parser() -> argparse.ArgumentParser:
     repro.add_argument("--quick", action="store_true",
                        help="small budgets and one seed: a smoke run in well under a minute")
     repro.add_argument("--seeds", type=int, default=None,
-                       help="number of seeds (default: 3, or 1 with --quick)")
+                       help="number of seeds (default: 5, or 1 with --quick)")
     repro.add_argument("--out", default="reports", help="parent folder of the reports")
     repro.add_argument("--no-progress", action="store_true", help="no progress bar")
 

@@ -43,11 +43,10 @@ from .hybrid import (
     Sequential,
     SurrogateAssisted,
     Switch,
-    default,
-    expensive,
 )
 from .optimizers import NAMES, Optimizer
 from .peers import PEERS
+from .presets import default, expensive
 
 __all__ = ["COMBINATORS", "REGISTRY", "make", "names", "parse", "register", "resolve"]
 

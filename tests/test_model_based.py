@@ -194,3 +194,13 @@ def test_hyperband_brackets_need_a_sizeable_batch():
         hl.MultiFidelity("ga", 1, 9, brackets="hyperband")
     with pytest.raises(ValueError, match="hyperband"):
         hl.MultiFidelity("ga", 1, 9, brackets="bohb")
+
+
+def test_expensive_is_tpe_then_a_trust_region_on_all_the_data():
+    pytest.importorskip("optuna")
+    r = minimize(quad(4), hl.expensive(), budget=30, seed=0)
+    phases = list(r.history["phase"])
+    assert phases[:15] == ["optuna_tpe"] * 15 and set(phases[15:]) <= {"trust_region",
+                                                                      "tr-global"}
+    rs = [minimize(quad(4), "random", budget=30, seed=s).y for s in range(3)]
+    assert r.y < min(rs)

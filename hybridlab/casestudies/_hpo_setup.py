@@ -28,8 +28,8 @@ SPACE = Space({
     "weight_decay": Real(1e-6, 1e-2, log=True),
     "batch_size": Categorical([16, 32, 64, 128]),
 })
-SEARCHERS = ("optuna_tpe", "bayes", "random", "expensive", "ga>>local")
-BAYESIAN = ("optuna_tpe", "bayes")
+SEARCHERS = ("optuna_tpe", "optuna_gp", "bayes", "random", "expensive", "ga>>local")
+BAYESIAN = ("optuna_tpe", "optuna_gp", "bayes")
 HYBRIDS = ("expensive", "ga>>local")
 #: per task: training / validation images per class (None: digits_data split) and noise sd
 TASKS: dict[str, dict[str, Any]] = {

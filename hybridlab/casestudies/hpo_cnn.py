@@ -277,7 +277,7 @@ def run(out_dir: Path, *, quick: bool = False, progress: bool = True,
     progress : bool, default True
         Show a tqdm progress bar over all trainings.
     seeds : int, optional
-        Seeds 0..seeds-1 (default 3, or 1 with ``quick``).
+        Seeds 0..seeds-1 (default 5, or 1 with ``quick``).
     budget : int, optional
         Trials per search (default 30, or 4 with ``quick``); >= 2.
     searchers : sequence of str, optional
@@ -294,7 +294,7 @@ def run(out_dir: Path, *, quick: bool = False, progress: bool = True,
     """
     from tqdm.auto import tqdm
 
-    n_seeds = int(seeds if seeds is not None else (1 if quick else 3))
+    n_seeds = int(seeds if seeds is not None else (1 if quick else 5))
     budget = int(budget if budget is not None else (4 if quick else 30))
     searchers = tuple(searchers if searchers is not None else SEARCHERS)
     tasks = tuple(tasks if tasks is not None else ((HEADLINE_TASK,) if quick else TASKS))

@@ -25,7 +25,6 @@ the base class sits a layer below the combinators and cannot import them.
 from ..optimizers.base import OPERATORS
 from .adaptive import Adaptive
 from .composite import Composite
-from .default import default, expensive
 from .islands import Islands
 from .memetic import Memetic
 from .multifidelity import MultiFidelity
@@ -35,6 +34,6 @@ from .surrogate import SurrogateAssisted
 from .switch import Switch
 
 __all__ = ["Adaptive", "Composite", "Islands", "Memetic", "MultiFidelity", "Portfolio",
-           "Sequential", "SurrogateAssisted", "Switch", "default", "expensive"]
+           "Sequential", "SurrogateAssisted", "Switch"]
 
 OPERATORS.update({">>": then, "|": either, "*": Islands})
