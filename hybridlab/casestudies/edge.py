@@ -9,7 +9,7 @@
    LZMA format; the headline uses the compact format for both sides), test accuracy (mean
    and t-interval over seeds), CPU latency at batch 1 and 64 (median and p95; eager and
    frozen TorchScript), and ONNX Runtime for the float baseline;
-3. runs a hybrid search (``"expensive"`` GP-EI and ``"ga>>local"``) against ``"random"`` at
+3. runs a hybrid search (``"expensive"`` and ``"ga>>local"``) against ``"random"`` at
    an equal budget for the smallest model within one point of the baseline's validation
    accuracy over sparsity, int8 on/off and width;
 4. writes ``report.md``, CSVs and plots into ``out_dir`` (atomically).
