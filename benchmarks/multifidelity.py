@@ -37,6 +37,7 @@ import time
 import pandas as pd
 
 from hybridlab.casestudies.fidelity_study import (
+    EXTRA_METHODS,
     METHODS,
     epochs_to_reach,
     fidelity_study,
@@ -75,7 +76,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="300 epochs, one seed")
     ap.add_argument("--budget", type=int, default=2000, help="training epochs per run")
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--methods", nargs="+", default=list(METHODS),
+                    choices=METHODS + EXTRA_METHODS)
     ap.add_argument("--plot", default=None, help="write the curves to this PNG")
     args = ap.parse_args()
     budget, seeds = (300, 1) if args.quick else (args.budget, args.seeds)

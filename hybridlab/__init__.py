@@ -15,6 +15,7 @@ from .driver import EvaluationError, Progress, minimize, minimize_async
 from .fidelity import Fidelity
 from .hybrid import (
     Adaptive,
+    AsyncHalving,
     Islands,
     Memetic,
     MultiFidelity,
@@ -47,6 +48,7 @@ __all__ = [
     "GA",
     "PSO",
     "Adaptive",
+    "AsyncHalving",
     "BayesOpt",
     "Categorical",
     "EvaluationError",

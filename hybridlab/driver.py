@@ -143,8 +143,8 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     n, spent, stopped = 0, 0.0, "budget"
     t0 = time.perf_counter() - (log.elapsed if log is not None else 0.0)
 
-    def evaluate(X: np.ndarray, phases: list[str], fid: float | None = None,
-                 cost: float = 1.0) -> tuple[np.ndarray, np.ndarray, bool]:
+    def evaluate(X: np.ndarray, phases: list[str], fid: Any = None,
+                 cost: Any = 1.0) -> tuple[np.ndarray, np.ndarray, bool]:
         """Evaluate, record, call back; return what to tell and whether to stop."""
         nonlocal n, spent
         values = space.decode_batch(X)
@@ -163,7 +163,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         full = fid_spec is None or fid >= fid_spec.high
         fitness = state.update(batch, X, values, handler, full)
         n += len(X)
-        spent += cost * len(X)
+        spent += float(np.sum(cost)) if np.ndim(cost) else cost * len(X)
         rec.add(X, batch, phases, times, math.nan if fid is None else fid, cost, kept)
         halt = bool(callbacks) and _run_callbacks(callbacks, rec, state, n, budget, batch,
                                                   phases, t0, spent)
@@ -179,8 +179,12 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     try:
         while spent < budget and not halt:
             X = checked_ask(opt, space.dim)
-            fid, cost = batch_fidelity(opt, fid_spec)
-            fits = int((budget - spent) / cost + 1e-9)
+            fid, cost = batch_fidelity(opt, fid_spec, len(X))
+            if np.ndim(cost):  # one cost per point: as many as the budget left pays for
+                fits = int(np.searchsorted(np.cumsum(cost), budget - spent + 1e-9, "right"))
+                fid, cost = fid[:fits], cost[:fits]
+            else:
+                fits = int((budget - spent) / cost + 1e-9)
             if fits < 1:  # the next batch costs more than the budget left
                 break
             X = X[:fits]

@@ -80,6 +80,19 @@ class Batch:
                    np.array(seconds, dtype=float),
                    np.array(viol, dtype=float).reshape(len(y), n_constraints))
 
+    @classmethod
+    def gather(cls, parts: Sequence[tuple[np.ndarray, Batch]], n: int,
+               n_constraints: int) -> Batch:
+        """One batch of ``n`` from ``(indices, batch)`` parts that cover ``0..n-1``."""
+        y, seconds = np.empty(n), np.empty(n)
+        status, error = [""] * n, [""] * n
+        viol = np.zeros((n, n_constraints))
+        for idx, b in parts:
+            y[idx], seconds[idx], viol[idx] = b.y, b.seconds, b.violations
+            for i, s, e in zip(idx, b.status, b.error, strict=True):
+                status[i], error[i] = s, e
+        return cls(y, status, error, seconds, viol)
+
     def first_failure(self) -> int | None:
         return next((i for i, s in enumerate(self.status) if s != "ok"), None)
 
@@ -189,12 +202,23 @@ class Problem:
         return evaluate(self.objective, self.constraints, value)
 
     def evaluate_many(self, values: Any, executor: Executor | None = None,
-                      fidelity: float | None = None) -> Batch:
+                      fidelity: float | np.ndarray | None = None) -> Batch:
         """Evaluate a batch of user values (an ``(n, d)`` array or a list of dicts), never
         raising: one call when ``vectorized``, else one call per point, through
         ``executor.map`` when given; ``fidelity`` is passed on as ``objective(x,
-        fidelity=...)``."""
+        fidelity=...)``, one for the batch or one per point (an array of ``n``: an
+        asynchronous multi-fidelity batch mixes rungs; a vectorised objective is then
+        called once per distinct fidelity)."""
         n = len(values)
+        if fidelity is not None and np.ndim(fidelity):
+            fids = np.asarray(fidelity, dtype=float).reshape(-1)
+            if len(fids) != n:
+                raise ValueError(f"fidelity has {len(fids)} values for {n} points: give "
+                                 f"one per point or one for the batch")
+            if n and (fids == fids[0]).all():
+                fidelity = float(fids[0])
+            else:
+                return self._evaluate_mixed(values, executor, fids)
         objective = self.objective if fidelity is None else partial(self.objective,
                                                                     fidelity=fidelity)
         if self.vectorized:
@@ -203,6 +227,23 @@ class Problem:
             return _evaluate_serial(objective, values)
         fn = partial(evaluate, objective, self.constraints)
         evals = map(fn, values) if executor is None else executor.map(fn, values)
+        return Batch.of(list(evals), len(self.constraints))
+
+    def _evaluate_mixed(self, values: Any, executor: Executor | None,
+                        fids: np.ndarray) -> Batch:
+        """A batch whose points have different fidelities (see :meth:`evaluate_many`)."""
+        n = len(values)
+        if self.vectorized:  # one call per fidelity, the points put back in order
+            parts = []
+            for f in np.unique(fids):
+                idx = np.flatnonzero(fids == f)
+                sub = values[idx] if isinstance(values, np.ndarray) else [values[i] for i in idx]
+                parts.append((idx, _evaluate_vectorized(
+                    self, sub, len(idx), partial(self.objective, fidelity=float(f)))))
+            return Batch.gather(parts, n, len(self.constraints))
+        fn = partial(_evaluate_at, self.objective, self.constraints)
+        pairs = list(zip(values, fids.tolist(), strict=True))
+        evals = map(fn, pairs) if executor is None else executor.map(fn, pairs)
         return Batch.of(list(evals), len(self.constraints))
 
     def batch_argument(self, values: Any) -> Any:
@@ -277,6 +318,13 @@ def _names(constraints: Sequence[Callable[..., float]]) -> list[str]:
 
 def _violations(constraints: Sequence[Callable[..., float]], value: Any) -> tuple[float, ...]:
     return tuple(max(0.0, float(g(value))) for g in constraints)
+
+
+def _evaluate_at(objective: Callable[..., Any], constraints: Sequence[Callable[..., float]],
+                 pair: tuple[Any, float]) -> Evaluation:
+    """:func:`evaluate` of ``objective(value, fidelity=f)`` for ``pair = (value, f)``."""
+    value, f = pair
+    return evaluate(partial(objective, fidelity=f), constraints, value)
 
 
 def evaluate(objective: Callable[..., Any], constraints: Sequence[Callable[..., float]],

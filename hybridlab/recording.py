@@ -34,15 +34,16 @@ class Recorder:
         self.batches: list[Batch] = []
         self.phase: list[str] = []
         self.time: list[Any] = []  # per batch: one time, or one per point (a replay)
-        self.fid: list[float] = []
-        self.cost: list[float] = []
+        self.fid: list[Any] = []  # per batch: one fidelity, or one per point
+        self.cost: list[Any] = []
         # linear real spaces: x columns from copies of the batches as decoded, not again
         self.values: list[Any] | None = [] if self.space.is_real and not any(
             d.log for d in self.space.dims.values()) else None
         self._frame: pd.DataFrame | None = None
 
     def add(self, X: np.ndarray, batch: Batch, phases: list[str], t: float | np.ndarray,
-            fid: float = math.nan, cost: float = 1.0, values: Any = None) -> None:
+            fid: float | np.ndarray = math.nan, cost: float | np.ndarray = 1.0,
+            values: Any = None) -> None:
         self._frame = None
         self.X.append(X)
         self.batches.append(batch)
@@ -68,7 +69,7 @@ class Recorder:
         ok = np.array([s == "ok" for s in status], dtype=bool)
         y = np.where(ok, y, np.nan)
         lens = [len(x) for x in self.X]
-        fid = np.repeat(np.array(self.fid, dtype=float), lens)
+        fid = _per_point(self.fid, lens)
         counts = ok & (viol <= 0)
         if self.fidelity is not None:  # only full-fidelity values are comparable
             counts &= fid >= self.fidelity.high
@@ -83,7 +84,7 @@ class Recorder:
             cols["violation"] = viol
         if self.fidelity is not None:
             cols["fidelity"] = fid
-            cols["cost"] = np.repeat(np.array(self.cost, dtype=float), lens)
+            cols["cost"] = _per_point(self.cost, lens)
         if b and self.values is not None and all(v is not None for v in self.values):
             V = np.vstack(self.values)  # what space.columns(X) decodes, already decoded
             cols.update({name: V[:, i] for i, name in enumerate(self.space.names)})
@@ -92,11 +93,12 @@ class Recorder:
         return pd.DataFrame(cols)
 
 
-def _per_point(times: list[Any], lens: list[int]) -> np.ndarray:
-    if all(np.ndim(t) == 0 for t in times):  # one time per batch (a replay has arrays)
-        return np.repeat(np.array(times, dtype=float), lens)
-    return np.concatenate([np.broadcast_to(np.asarray(t, dtype=float), (k,))
-                           for t, k in zip(times, lens, strict=True)])
+def _per_point(values: list[Any], lens: list[int]) -> np.ndarray:
+    """Per-batch values (one number, or an array of one per point) -> one per point."""
+    if all(np.ndim(v) == 0 for v in values):  # one per batch (the common case)
+        return np.repeat(np.array(values, dtype=float), lens)
+    return np.concatenate([np.broadcast_to(np.asarray(v, dtype=float), (k,))
+                           for v, k in zip(values, lens, strict=True)])
 
 
 class Incumbent:
@@ -113,9 +115,13 @@ class Incumbent:
         self.failures = FailureRule()
 
     def update(self, batch: Batch, X: np.ndarray, values: Any, handler: Any,
-               full: bool = True) -> np.ndarray:
+               full: bool | np.ndarray = True) -> np.ndarray:
+        """Take the batch's best comparable point if it beats the incumbent; return the
+        fitness to tell.  ``full``: whether the points were evaluated at full fidelity
+        (one flag, or one per point); only those can become the incumbent."""
         y = batch.y
-        if handler is None and full and batch.status.count("ok") == len(y) > 0 and not \
+        all_full = full is True or bool(np.all(full))
+        if handler is None and all_full and batch.status.count("ok") == len(y) > 0 and not \
                 batch.violations.shape[1] and math.isfinite(top := float(y.max())):
             i = int(np.argmin(y))  # the common case (no constraints, no failure), fast:
             if not self.feasible or y[i] < self.y:  # what the general path below gives
@@ -124,15 +130,14 @@ class Incumbent:
             return y.copy()
         ok, viol = batch.ok, batch.violation
         fit = handler.fitness(y, viol, ok) if handler is not None else y.copy()
-        feas = ok & (viol <= 0)
-        if not full:  # a low-fidelity value is not comparable with the best
-            pass
-        elif feas.any():
+        comparable = ok & full  # a low-fidelity value is not comparable with the best
+        feas = comparable & (viol <= 0)
+        if feas.any():
             i = int(np.argmin(np.where(feas, y, np.inf)))
             if not self.feasible or y[i] < self.y:
                 self._take(i, batch, X, values, True)
-        elif not self.feasible and ok.any():
-            i = int(np.argmin(np.where(ok, viol, np.inf)))
+        elif not self.feasible and comparable.any():
+            i = int(np.argmin(np.where(comparable, viol, np.inf)))
             if viol[i] < self.violation:
                 self._take(i, batch, X, values, False)
         return self.failures.fill(fit, ok)

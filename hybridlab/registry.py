@@ -36,6 +36,7 @@ from typing import Any
 
 from .hybrid import (
     Adaptive,
+    AsyncHalving,
     Islands,
     Memetic,
     MultiFidelity,
@@ -65,6 +66,7 @@ COMBINATORS: dict[str, Callable[..., Optimizer]] = {
     "memetic": Memetic,
     "adaptive": Adaptive,
     "multifidelity": MultiFidelity,
+    "asha": AsyncHalving,
     "switch": Switch,
     "surrogate": SurrogateAssisted,
 }

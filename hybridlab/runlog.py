@@ -33,7 +33,7 @@ class RunLog:
         """Wall time the run had spent when it was last stored."""
         return float(self._stored.time[-1]) if self.n_stored else 0.0
 
-    def replay(self, start: int, X: np.ndarray, fidelity: float | None = None
+    def replay(self, start: int, X: np.ndarray, fidelity: Any = None
                ) -> tuple[Batch, list[str], np.ndarray] | None:
         """The stored evaluations ``start .. start+k`` for the first ``k`` rows of ``X``
         (``None`` when nothing is stored there).  Raises :class:`RunMismatch` when an
@@ -42,7 +42,7 @@ class RunLog:
         if k <= 0:
             return None
         s = self._stored
-        fid = np.full(k, np.nan if fidelity is None else fidelity)
+        fid = _per_point(fidelity, len(X))[:k]
         differs = (X[:k] != s.X[start:start + k]).any(axis=1) | ~np.isclose(
             fid, s.fidelity[start:start + k], equal_nan=True)
         if differs.any():
@@ -60,8 +60,9 @@ class RunLog:
 
     def append(self, start: int, X: np.ndarray, values: Any, batch: Batch,
                phases: list[str], times: np.ndarray, space: Any,
-               fidelity: float | None = None) -> None:
-        """Store evaluations ``start ..`` in one transaction, with the run's totals."""
+               fidelity: Any = None) -> None:
+        """Store evaluations ``start ..`` in one transaction, with the run's totals
+        (``fidelity``: one for the batch or one per point)."""
         cols = space.columns(X)
         params = [{n: col[j] for n, col in cols.items()} for j in range(len(X))]
         self.store.append(self.name, start, X, params, batch, phases, times, fidelity)
@@ -75,7 +76,7 @@ class RunLog:
             self.store.close()
 
     def evaluate(self, problem: Any, executor: Any, start: int, X: np.ndarray, values: Any,
-                 phases: list[str], t0: float, fidelity: float | None = None
+                 phases: list[str], t0: float, fidelity: Any = None
                  ) -> tuple[Batch, list[str], np.ndarray]:
         """A batch for the driver: the stored part replayed, the rest evaluated (at
         ``fidelity``) and appended in one transaction; returns the batch, its phases and
@@ -84,6 +85,8 @@ class RunLog:
         k = 0 if old is None else len(old[0].y)
         if k == len(X):
             return old
+        if np.ndim(fidelity):  # one per point: the rest's
+            fidelity = np.asarray(fidelity, dtype=float)[k:]
         new = problem.evaluate_many(values[k:], executor) if fidelity is None else \
             problem.evaluate_many(values[k:], executor, fidelity=fidelity)
         t_new = np.full(len(X) - k, time.perf_counter() - t0)
@@ -166,3 +169,9 @@ def _refuse(rs: RunStore, run: str, key: str, stored: Any, mine: Any) -> None:
                       f"{short(mine)!r}: to resume it call with the same {key}; otherwise "
                       f"use another run name, or delete it (`hybridlab runs delete "
                       f"{rs.path} {run}`)")
+
+
+def _per_point(fidelity: Any, n: int) -> np.ndarray:
+    """``n`` fidelities (NaN without one) from one for the batch or one per point."""
+    return np.broadcast_to(np.asarray(np.nan if fidelity is None else fidelity,
+                                      dtype=float), (n,))

@@ -136,14 +136,22 @@ def checked_fidelity(problem: Any, opt: Any) -> Fidelity | None:
     return spec
 
 
-def batch_fidelity(opt: Any, spec: Fidelity | None) -> tuple[float | None, float]:
-    """(fidelity, cost per point) of the batch just asked; ``(None, 1)`` without a
-    fidelity range; a plain optimizer's batch (or ``opt=None``, the warm start) is at
-    full fidelity."""
+def batch_fidelity(opt: Any, spec: Fidelity | None, n: int = 1
+                   ) -> tuple[float | np.ndarray | None, float | np.ndarray]:
+    """(fidelity, cost per point) of the batch of ``n`` points just asked; ``(None, 1)``
+    without a fidelity range; a plain optimizer's batch (or ``opt=None``, the warm start)
+    is at full fidelity.  An optimizer whose ``fidelity`` is an array (one per point, an
+    asynchronous multi-fidelity batch) gets arrays of ``n`` back."""
     if spec is None:
         return None, 1.0
     fid = None if opt is None else opt.fidelity
     if fid is None:
         return float(spec.high), float(spec.high)
-    prev = float(opt.previous_fidelity) if spec.resumable else 0.0
-    return float(fid), float(fid) - prev
+    prev = opt.previous_fidelity if spec.resumable else 0.0
+    if np.ndim(fid) == 0 and np.ndim(prev) == 0:
+        return float(fid), float(fid) - float(prev)
+    fid = np.asarray(fid, dtype=float).reshape(-1)
+    if len(fid) != n:
+        raise ValueError(f"{opt.name} gave {len(fid)} fidelities for a batch of {n} "
+                         f"points: its fidelity must be one number or one per point")
+    return fid, fid - np.broadcast_to(np.asarray(prev, dtype=float), fid.shape)

@@ -315,7 +315,7 @@ class RunStore:
 
     def append(self, run: str, start: int, X: np.ndarray, params: Sequence[Mapping[str, Any]],
                batch: Any, phases: Sequence[str], times: np.ndarray,
-               fidelity: float | None = None) -> None:
+               fidelity: Any = None) -> None:
         """Store evaluations ``start ..`` of ``run`` and its totals, in one transaction.
 
         ``X`` are the unit points, ``params`` their user values, ``batch`` a
@@ -323,12 +323,14 @@ class RunStore:
         ``times`` the run's wall time at each evaluation."""
         stamp = _now()
         rows = []
+        fids = [None] * len(X) if fidelity is None else \
+            np.broadcast_to(np.asarray(fidelity, dtype=float), (len(X),)).tolist()
         for j in range(len(X)):
             y = float(batch.y[j])
             rows.append((run, start + j, X[j].astype(float).tobytes(), _json(params[j]),
                          None if np.isnan(y) else y, batch.status[j], batch.error[j],
                          float(batch.seconds[j]), phases[j], float(times[j]), stamp,
-                         batch.violations[j].astype(float).tobytes(), fidelity))
+                         batch.violations[j].astype(float).tobytes(), fids[j]))
         ok = np.array([s == "ok" for s in batch.status]) & (batch.violation <= 0)
         best = float(batch.y[ok].min()) if ok.any() else None
         with self.transaction() as con:

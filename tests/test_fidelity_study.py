@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybridlab import Fidelity, MultiFidelity, Problem, minimize
+from hybridlab import AsyncHalving, Fidelity, MultiFidelity, Problem, minimize
 from hybridlab.casestudies.fidelity_study import (
     METHODS,
     _cnn,
@@ -65,6 +65,14 @@ def test_multifidelity_ga_costs_what_it_trains():
     assert set(res.history["fidelity"]) <= {1.0, 3.0, 9.0}
     assert isinstance(problem, Problem) and problem.fidelity == Fidelity(1, 9, True)
     assert problem.space == SPACE
+
+
+def test_asha_costs_what_it_trains():
+    problem, obj = cnn_problem(seed=0, max_epochs=9)
+    res = minimize(problem, AsyncHalving("ga", 1, 9, eta=3, workers=3), budget=36, seed=0)
+    assert res.cost == pytest.approx(res.history["cost"].sum()) and res.cost <= 36
+    assert obj.epochs_trained == res.cost  # promotions resume their lower rung's checkpoint
+    assert res.history["fidelity"].nunique() >= 2
 
 
 def test_study_and_epochs_to_reach():

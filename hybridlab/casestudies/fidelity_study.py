@@ -34,6 +34,7 @@ import pandas as pd
 
 from hybridlab import (
     GA,
+    AsyncHalving,
     Categorical,
     Fidelity,
     Integer,
@@ -47,7 +48,7 @@ from hybridlab.ml.train import EpochsObjective
 
 from .hpo_cnn import SPACE, load_task, make_cnn
 
-__all__ = ["METHODS", "cnn_problem", "epochs_to_reach", "fidelity_study",
+__all__ = ["EXTRA_METHODS", "METHODS", "cnn_problem", "epochs_to_reach", "fidelity_study",
            "plot_fidelity_study"]
 
 
@@ -138,6 +139,9 @@ def _optuna_hyperband(problem: Any, objective: EpochsObjective, budget: int, see
 
 #: the methods of :func:`fidelity_study`
 METHODS = ("ga", "mf(ga)", "mf(tpe)", "hb(tpe)", "optuna tpe + hyperband")
+#: methods run only when named (``methods=``): asynchronous successive halving, which
+#: pays off with parallel workers (the study trains one job at a time)
+EXTRA_METHODS = ("asha(tpe)", "asha(ga)")
 
 
 def _optimizer(method: str, pop_size: int, low: int, high: int, eta: int) -> Any:
@@ -145,6 +149,10 @@ def _optimizer(method: str, pop_size: int, low: int, high: int, eta: int) -> Any
         return GA(pop_size=pop_size)
     if method == "mf(ga)":
         return MultiFidelity(GA(pop_size=pop_size), low, high, eta=eta)
+    if method == "asha(ga)":
+        return AsyncHalving(GA(pop_size=pop_size), low, high, eta=eta, workers=4)
+    if method == "asha(tpe)":
+        return AsyncHalving(make("optuna_tpe"), low, high, eta=eta, workers=4)
     tpe = make("optuna_tpe", batch_size=pop_size)
     brackets = "hyperband" if method == "hb(tpe)" else "halving"
     return MultiFidelity(tpe, low, high, eta=eta, brackets=brackets)
@@ -164,7 +172,9 @@ def fidelity_study(seeds: Sequence[int] = (0, 1, 2), budget: int = 1000,
     population of ``pop_size`` (through hybridlab's adapter); ``hb(tpe)`` adds
     Hyperband's brackets to it (BOHB); the Optuna arm reports every epoch to a
     ``HyperbandPruner``.  ``min_epochs`` is the lowest rung of every multi-fidelity
-    method; ``methods`` picks a subset of :data:`METHODS`.
+    method; ``methods`` picks a subset of :data:`METHODS` and :data:`EXTRA_METHODS`
+    (``asha(tpe)``: :class:`~hybridlab.AsyncHalving` with 4 jobs per batch, run one job at
+    a time here).
 
     Returns
     -------
@@ -177,9 +187,10 @@ def fidelity_study(seeds: Sequence[int] = (0, 1, 2), budget: int = 1000,
 
     if methods is None:
         methods = [m for m in METHODS if optuna or "tpe" not in m]
-    unknown = set(methods) - set(METHODS)
+    unknown = set(methods) - set(METHODS) - set(EXTRA_METHODS)
     if unknown:
-        raise ValueError(f"unknown methods {sorted(unknown)}: choose from {METHODS}")
+        raise ValueError(f"unknown methods {sorted(unknown)}: choose from "
+                         f"{METHODS + EXTRA_METHODS}")
     frames = []
     with tqdm(total=len(seeds) * len(methods), desc="fidelity study", unit="run",
               disable=not progress) as bar:

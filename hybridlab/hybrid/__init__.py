@@ -9,6 +9,7 @@ combinator                     spelling        integration style
 ``Memetic(g, l, ...)``         --              nested: local refinement inside the loop
 ``Adaptive(a, b, rule=...)``   --              switching: on stagnation, or a bandit
 ``MultiFidelity(o, lo, hi)``   --              nested: successive halving per population
+``AsyncHalving(o, lo, hi)``    --              nested: asynchronous successive halving
 ``Switch(local, explore)``     --              switching on the measured problem state
 ``SurrogateAssisted(o, model)``  --            nested: a model screens each population
 =============================  ==============  ========================================
@@ -24,6 +25,7 @@ the base class sits a layer below the combinators and cannot import them.
 
 from ..optimizers.base import OPERATORS
 from .adaptive import Adaptive
+from .asha import AsyncHalving
 from .composite import Composite
 from .islands import Islands
 from .memetic import Memetic
@@ -33,7 +35,7 @@ from .sequential import Sequential, then
 from .surrogate import SurrogateAssisted
 from .switch import Switch
 
-__all__ = ["Adaptive", "Composite", "Islands", "Memetic", "MultiFidelity", "Portfolio",
-           "Sequential", "SurrogateAssisted", "Switch"]
+__all__ = ["Adaptive", "AsyncHalving", "Composite", "Islands", "Memetic", "MultiFidelity",
+           "Portfolio", "Sequential", "SurrogateAssisted", "Switch"]
 
 OPERATORS.update({">>": then, "|": either, "*": Islands})

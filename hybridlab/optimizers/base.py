@@ -112,7 +112,8 @@ class OptimizerProtocol(Protocol):
         Multi-fidelity optimizers only: the fidelities they use (``None`` for a plain
         optimizer), the fidelity of the last ``ask``'s batch (``None``: full fidelity), and
         the fidelity its points were evaluated at before (``0.0``; a resumable objective
-        then costs only the difference).
+        then costs only the difference); either may be an array with one value per
+        point, for batches that mix rungs (:class:`~hybridlab.hybrid.AsyncHalving`).
     ``decisions``
         Switching optimizers only (:class:`hybridlab.hybrid.Switch`): one dict per
         decision (evaluation, from, to, reason, the state measured); empty otherwise.  The
@@ -121,8 +122,8 @@ class OptimizerProtocol(Protocol):
 
     name: str
     rungs: np.ndarray | None
-    fidelity: float | None
-    previous_fidelity: float
+    fidelity: float | np.ndarray | None
+    previous_fidelity: float | np.ndarray
     decisions: Sequence[dict[str, Any]]
 
     @property
@@ -172,8 +173,8 @@ class Optimizer:
     archive_size: int = 100
     #: Multi-fidelity optimizers only (see :class:`OptimizerProtocol`).
     rungs: np.ndarray | None = None
-    fidelity: float | None = None
-    previous_fidelity: float = 0.0
+    fidelity: float | np.ndarray | None = None
+    previous_fidelity: float | np.ndarray = 0.0
     #: Switching optimizers only (see :class:`OptimizerProtocol`).
     decisions: Sequence[dict[str, Any]] = ()
 
