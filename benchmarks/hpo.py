@@ -278,47 +278,20 @@ def table_per_task(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     return t.loc[order].round(3).reset_index()
 
 
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values."""
-    p = np.asarray(p, dtype=float)
-    order = np.argsort(p)
-    adj = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
-    out = np.empty_like(p)
-    out[order] = np.minimum(adj, 1.0)
-    return out
-
-
-def _paired(df: pd.DataFrame, n: int, method: str, base: str) -> dict[str, Any]:
-    from scipy.stats import wilcoxon
-
-    d = df[df.budget == n].pivot_table(index=["task", "seed"], columns="method",
-                                       values="regret")
-    diff = (d[method] - d[base]).dropna().to_numpy()
-    p = float(wilcoxon(diff).pvalue) if np.any(diff != 0) else 1.0
-    return {"budget": n, "method": method, "baseline": base, "pairs": len(diff),
-            "wins": int((diff < 0).sum()), "losses": int((diff > 0).sum()),
-            "median_diff": float(np.median(diff)) if len(diff) else math.nan,
-            "mean_diff": float(np.mean(diff)) if len(diff) else math.nan, "p": p}
-
-
 def table_wilcoxon(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     """(c) Paired two-sided Wilcoxon signed-rank tests of normalised regret over the
     task-seed pairs, each method against ``tpe`` and ``gp`` (gp against tpe once); Holm
-    over the tests of a budget."""
-    rows = []
-    for n in sorted(df.budget.unique()):
-        pairs = [(m, b) for b in ("tpe", "gp") for m in methods
-                 if m != b and (m, b) != ("tpe", "gp") and {m, b} <= set(df.method)]
-        tests = [_paired(df, n, m, b) for m, b in pairs]
-        if not tests:
-            continue
-        for t, ph in zip(tests, holm([t["p"] for t in tests]), strict=True):
-            sign = t["median_diff"] or t["mean_diff"]
-            t["p_holm"] = float(ph)
-            t["verdict"] = ("within noise" if not ph < ALPHA
-                            else "better" if sign < 0 else "worse")
-            rows.append(t)
-    return pd.DataFrame(rows).round({"median_diff": 4, "mean_diff": 4, "p": 4, "p_holm": 4})
+    over the tests of a budget (:func:`hybridlab.study.stats.against_baselines`)."""
+    from hybridlab.study.stats import against_baselines
+
+    baselines = [b for b in ("tpe", "gp") if b in set(df.method)]
+    if not baselines:
+        return pd.DataFrame()
+    order = {m: i for i, m in enumerate(methods)}
+    df = df[df.method.isin(methods)].sort_values("method", key=lambda s: s.map(order),
+                                                   kind="stable")
+    out = against_baselines(df, baselines, alpha=ALPHA)
+    return out.round({"median_diff": 4, "mean_diff": 4, "p": 4, "p_holm": 4})
 
 
 def table_overhead(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:

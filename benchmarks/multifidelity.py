@@ -42,18 +42,8 @@ from hybridlab.casestudies.fidelity_study import (
     epochs_to_reach,
     fidelity_study,
     plot_fidelity_study,
+    summarise_reach,
 )
-
-
-def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Medians over seeds; a target never reached counts as speed-up 0."""
-    t = table.fillna({"speedup": 0.0, "wall_speedup": 0.0})
-    return t.groupby("method", sort=False).agg(
-        reached=("epochs_to_target", lambda s: int(s.notna().sum())),
-        median_epochs_to_target=("epochs_to_target", "median"),
-        median_speedup=("speedup", "median"), min_speedup=("speedup", "min"),
-        median_wall_speedup=("wall_speedup", "median"),
-        mean_final_best_val=("final_best_val", "mean"), mean_seconds=("seconds", "mean"))
 
 
 def targets(summary: pd.DataFrame, hybrid: str = "mf(tpe)",
@@ -76,21 +66,31 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="300 epochs, one seed")
     ap.add_argument("--budget", type=int, default=2000, help="training epochs per run")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first-seed .. first-seed+seeds-1 (tuning runs: 100)")
+    ap.add_argument("--hybrid", default="mf(tpe)",
+                    help="the model-based multi-fidelity method the targets name")
+    ap.add_argument("--csv", default=None, help="write the curves to this CSV")
     ap.add_argument("--methods", nargs="+", default=list(METHODS),
                     choices=METHODS + EXTRA_METHODS)
     ap.add_argument("--plot", default=None, help="write the curves to this PNG")
     args = ap.parse_args()
     budget, seeds = (300, 1) if args.quick else (args.budget, args.seeds)
+    seeds = range(args.first_seed, args.first_seed + seeds)
     t0 = time.perf_counter()
-    curves = fidelity_study(seeds=range(seeds), budget=budget, methods=args.methods)
+    curves = fidelity_study(seeds=seeds, budget=budget, methods=args.methods)
+    if args.csv:
+        from hybridlab.io import atomic_write
+
+        atomic_write(args.csv, lambda tmp: curves.to_csv(tmp, index=False))
     table = epochs_to_reach(curves)
-    summary = summarise(table)
+    summary = summarise_reach(table)
     with pd.option_context("display.width", 200, "display.precision", 4,
                            "display.max_columns", 20):
-        print(f"budget {budget} training epochs per run, seeds 0..{seeds - 1}\n")
+        print(f"budget {budget} training epochs per run, seeds {seeds[0]}..{seeds[-1]}\n")
         print(table.to_string(index=False))
         print("\n" + summary.to_string())
-    print("\n" + "\n".join(targets(summary)))
+    print("\n" + "\n".join(targets(summary, args.hybrid)))
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     if args.plot:
         import matplotlib

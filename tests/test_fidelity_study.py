@@ -4,6 +4,7 @@ straight training; the study of hybridlab.casestudies.fidelity_study runs."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from hybridlab import AsyncHalving, Fidelity, MultiFidelity, Problem, minimize
@@ -14,6 +15,7 @@ from hybridlab.casestudies.fidelity_study import (
     cnn_problem,
     epochs_to_reach,
     fidelity_study,
+    summarise_reach,
 )
 from hybridlab.casestudies.hpo_cnn import SPACE, load_task
 from hybridlab.ml.train import EpochsObjective
@@ -90,3 +92,16 @@ def test_study_and_epochs_to_reach():
     assert ga["wall_speedup"] == 1.0 and ga["seconds_to_target"] > 0
     with pytest.raises(ValueError, match="unknown methods"):
         fidelity_study(seeds=[0], budget=10, methods=["bohb"], progress=False)
+
+
+def test_summarise_reach_counts_a_miss_as_speedup_zero():
+    table = pd.DataFrame({
+        "seed": [0, 0, 1, 1, 2, 2], "method": ["ga", "mf", "ga", "mf", "ga", "mf"],
+        "epochs_to_target": [100.0, 20.0, 100.0, np.nan, 100.0, 50.0],
+        "speedup": [1.0, 5.0, 1.0, np.nan, 1.0, 2.0],
+        "wall_speedup": [1.0, 3.0, 1.0, np.nan, 1.0, 1.0],
+        "final_best_val": [0.9, 0.8, 0.9, 0.7, 0.9, 0.9], "seconds": [1.0] * 6})
+    s = summarise_reach(table)
+    assert s.loc["mf", "reached"] == 2 and s.loc["mf", "median_speedup"] == 2.0
+    assert s.loc["mf", "min_speedup"] == 0.0 and s.loc["mf", "median_wall_speedup"] == 1.0
+    assert s.loc["mf", "median_epochs_to_target"] == 35.0

@@ -82,3 +82,24 @@ def test_bootstrap_median_ci_contains_median_and_is_seeded():
     assert lo <= lo50 and hi50 <= hi
     assert stats.bootstrap_median_ci([2.0, 2.0, np.nan]) == (2.0, 2.0)
     assert all(np.isnan(stats.bootstrap_median_ci([np.nan])))
+
+
+def test_against_baselines_holm_over_a_budget_and_no_reverse_test():
+    rng = np.random.default_rng(0)
+    rows = []
+    for budget in (20, 60):
+        for task in range(12):
+            base = rng.normal()
+            for m, shift in (("tpe", 0.0), ("gp", 0.0), ("good", -1.0), ("same", 0.0)):
+                rows.append({"budget": budget, "task": task, "seed": 0, "method": m,
+                             "regret": base + shift + 0.01 * rng.normal()})
+    out = stats.against_baselines(pd.DataFrame(rows), ["tpe", "gp"])
+    assert len(out) == 2 * (3 + 2)  # gp, good, same vs tpe; good, same vs gp
+    assert not ((out.method == "tpe") & (out.baseline == "gp")).any()
+    good = out[out.method == "good"]
+    assert (good.verdict == "better").all() and (good.wins == 12).all()
+    assert (out[out.method == "same"].verdict == "within noise").all()
+    for _, g in out.groupby("budget"):  # Holm over the 5 tests of a budget
+        np.testing.assert_allclose(g.p_holm, stats.holm(g.p.to_numpy()))
+    with pytest.raises(ValueError, match="baselines"):
+        stats.against_baselines(pd.DataFrame(rows), ["smac"])

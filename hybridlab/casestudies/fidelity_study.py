@@ -49,7 +49,7 @@ from hybridlab.ml.train import EpochsObjective
 from .hpo_cnn import SPACE, load_task, make_cnn
 
 __all__ = ["EXTRA_METHODS", "METHODS", "cnn_problem", "epochs_to_reach", "fidelity_study",
-           "plot_fidelity_study"]
+           "plot_fidelity_study", "summarise_reach"]
 
 
 def _cnn_fit_kwargs(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -242,6 +242,24 @@ def epochs_to_reach(curves: pd.DataFrame, reference: str = "ga") -> pd.DataFrame
                          "epochs_trained": int(m["epochs_trained"].iloc[0]),
                          "seconds": float(m["seconds"].iloc[0])})
     return pd.DataFrame(rows)
+
+
+def summarise_reach(table: pd.DataFrame) -> pd.DataFrame:
+    """Per method, over the seeds of :func:`epochs_to_reach`'s table: how many reached
+    the target, median epochs to it, median and minimum speed-up in epochs (a seed that
+    never reached it counts as speed-up 0), median wall-time speed-up, mean final best
+    and mean seconds per run."""
+    t = table.fillna({"speedup": 0.0})
+    if "wall_speedup" in t:
+        t = t.fillna({"wall_speedup": 0.0})
+    else:
+        t = t.assign(wall_speedup=np.nan)
+    return t.groupby("method", sort=False).agg(
+        reached=("epochs_to_target", lambda s: int(s.notna().sum())),
+        median_epochs_to_target=("epochs_to_target", "median"),
+        median_speedup=("speedup", "median"), min_speedup=("speedup", "min"),
+        median_wall_speedup=("wall_speedup", "median"),
+        mean_final_best_val=("final_best_val", "mean"), mean_seconds=("seconds", "mean"))
 
 
 def plot_fidelity_study(curves: pd.DataFrame, ax: Any = None) -> Any:

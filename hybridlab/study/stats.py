@@ -4,6 +4,8 @@
   Nemenyi critical difference used by the rank plot;
 * :func:`wilcoxon_holm`: every optimizer against a reference with the Wilcoxon
   signed-rank test, p-values corrected for multiple comparisons by :func:`holm`;
+* :func:`against_baselines`: the same on a long table of results, every method against
+  several baselines, Holm over all tests of a budget;
 * :func:`bootstrap_median_ci`: a seeded bootstrap confidence interval of a median.
 
 All take plain arrays or a blocks x optimizers table (lower is better), such as
@@ -22,8 +24,8 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
-    "Friedman", "average_ranks", "bootstrap_median_ci", "critical_difference", "friedman",
-    "holm", "wilcoxon_holm",
+    "Friedman", "against_baselines", "average_ranks", "bootstrap_median_ci",
+    "critical_difference", "friedman", "holm", "wilcoxon_holm",
 ]
 
 
@@ -194,6 +196,71 @@ def wilcoxon_holm(table: pd.DataFrame, reference: str | None = None,
     out["verdict"] = np.where(out["significant"], verdict, "no difference")
     out.attrs["reference"] = reference
     return out
+
+
+def against_baselines(results: pd.DataFrame, baselines: Sequence[str],
+                      value: str = "regret", blocks: Sequence[str] = ("task", "seed"),
+                      by: str = "budget", alpha: float = 0.05) -> pd.DataFrame:
+    """Every method against each baseline, per group ``by`` (e.g. the trial budget):
+    paired two-sided Wilcoxon signed-rank test of ``value`` (lower is better) over the
+    ``blocks``, Holm-corrected over all the tests of a group.
+
+    A baseline is tested against the baselines listed before it, not the reverse.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Long format: one row per method and block, with columns ``method``, ``by``,
+        ``value`` and ``blocks``.
+    baselines : sequence of str
+        Methods to test against (e.g. ``["tpe", "gp"]``).
+
+    Returns
+    -------
+    DataFrame
+        ``<by>, method, baseline, pairs, wins, losses`` (a win: lower than the baseline),
+        ``median_diff, mean_diff`` (method - baseline), ``p, p_holm`` and ``verdict``:
+        "better" or "worse" where ``p_holm < alpha`` (by the sign of the median
+        difference, or of the mean where the median is 0), "within noise" otherwise.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"task": np.repeat(np.arange(10), 2), "seed": 0, "budget": 20,
+    ...                   "method": ["a", "b"] * 10,
+    ...                   "regret": np.c_[np.arange(10.0), np.arange(10.0) + 1].ravel()})
+    >>> against_baselines(r, ["a"])[["method", "wins", "losses", "verdict"]].values.tolist()
+    [['b', 0, 10, 'worse']]
+    """
+    missing = {"method", value, by, *blocks} - set(results.columns)
+    if missing:
+        raise ValueError(f"results lacks the columns {sorted(missing)}")
+    methods = list(dict.fromkeys(results["method"]))
+    unknown = [b for b in baselines if b not in methods]
+    if unknown:
+        raise ValueError(f"baselines {unknown} are not among the methods {methods}")
+    rows = []
+    for group, g in results.groupby(by, sort=True):
+        table = g.pivot_table(index=list(blocks), columns="method", values=value)
+        tests = []
+        for j, base in enumerate(baselines):
+            for m in methods:
+                if m == base or m in baselines[:j] or m not in table:
+                    continue
+                d = (table[m] - table[base]).dropna().to_numpy()
+                tests.append({by: group, "method": m, "baseline": base, "pairs": d.size,
+                              "wins": int((d < 0).sum()), "losses": int((d > 0).sum()),
+                              "median_diff": float(np.median(d)) if d.size else math.nan,
+                              "mean_diff": float(np.mean(d)) if d.size else math.nan,
+                              "p": _wilcoxon(d)[1]})
+        for t, ph in zip(tests, holm([t["p"] for t in tests]), strict=True):
+            sign = t["median_diff"] or t["mean_diff"]
+            t["p_holm"] = float(ph)
+            t["verdict"] = ("within noise" if not ph < alpha
+                            else "better" if sign < 0 else "worse")
+            rows.append(t)
+    cols = [by, "method", "baseline", "pairs", "wins", "losses", "median_diff",
+            "mean_diff", "p", "p_holm", "verdict"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def bootstrap_median_ci(x: Sequence[float], confidence: float = 0.95,
