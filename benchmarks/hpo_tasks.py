@@ -62,7 +62,7 @@ from sklearn.tree import DecisionTreeClassifier
 from hybridlab import Categorical, Integer, Real, Space
 from hybridlab.conditional import Choice, ConditionalSpace
 
-__all__ = ["TASKS", "HPOTask", "optuna_suggest", "single_thread"]
+__all__ = ["TASKS", "HPOTask", "single_thread"]
 
 #: CNN training epochs per trial (case study 1 trains 20; 12 take about 0.3 s on one core)
 CNN_EPOCHS = 12
@@ -91,28 +91,10 @@ class HPOTask:
 
 
 # -- Optuna's define-by-run version of a space --------------------------------------------
-def optuna_suggest(params: Mapping[str, Any], trial: Any) -> dict[str, Any]:
-    """Draw ``params`` (name -> Real/Integer/Categorical/Choice) with ``trial.suggest_*``;
-    a :class:`Choice` suggests its label, then the chosen option's own parameters only."""
-    out: dict[str, Any] = {}
-    for name, d in params.items():
-        if isinstance(d, Choice):
-            label = trial.suggest_categorical(name, d.labels)
-            option = d.options[d.labels.index(label)]
-            out[name] = option.value
-            out.update(optuna_suggest(option.subspace, trial))
-        elif isinstance(d, Real):
-            out[name] = trial.suggest_float(name, d.low, d.high, log=d.log)
-        elif isinstance(d, Integer):
-            out[name] = trial.suggest_int(name, d.low, d.high, log=d.log)
-        else:
-            out[name] = trial.suggest_categorical(name, list(d.choices))
-    return out
-
-
 def _suggester(space: Space) -> Callable[[Any], dict[str, Any]]:
-    params = space.params if isinstance(space, ConditionalSpace) else space.dims
-    return functools.partial(optuna_suggest, params)
+    from hybridlab.integrations import suggest
+
+    return functools.partial(suggest, space=space)  # picklable, for worker processes
 
 
 # -- single-threaded evaluation --------------------------------------------------------------

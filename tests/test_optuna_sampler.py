@@ -13,7 +13,7 @@ pytest.importorskip("optuna")
 import optuna
 
 from hybridlab import Categorical, Integer, Problem, Real, Space, minimize
-from hybridlab.integrations import HybridSampler
+from hybridlab.integrations import HybridSampler, suggest
 from hybridlab.integrations.optuna_sampler import FALLBACK_KEY, PHASE_KEY
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -24,19 +24,6 @@ SPACE = Space({"x": Real(-3.0, 3.0), "y": Real(-3.0, 3.0)})
 def quadratic(c):
     """Minimum 0 at x = 1, y = -0.5."""
     return (c["x"] - 1.0) ** 2 + 2.0 * (c["y"] + 0.5) ** 2
-
-
-def suggest(trial, space):
-    """The objective's side: suggest every parameter of ``space``."""
-    out = {}
-    for name, d in space.dims.items():
-        if isinstance(d, Real):
-            out[name] = trial.suggest_float(name, d.low, d.high, log=d.log)
-        elif isinstance(d, Integer):
-            out[name] = trial.suggest_int(name, d.low, d.high, log=d.log)
-        else:
-            out[name] = trial.suggest_categorical(name, list(d.choices))
-    return out
 
 
 def run_study(f, space=SPACE, optimizer="ga>>local", n_trials=60, budget=60, seed=0,
@@ -280,3 +267,20 @@ def test_trials_finished_without_after_trial_are_read_from_storage():
     assert sampler.n_told == 0
     suggest(study.ask(), SPACE)
     assert sampler.n_told == len(trials) and sampler.n_fallback == 0
+
+
+def test_suggest_draws_a_conditional_space_as_decode_does():
+    from hybridlab.conditional import Choice, ConditionalSpace
+
+    space = ConditionalSpace({"C": Real(1e-2, 10, log=True),
+                              "k": Choice({"a": 1, "b": (2, {"g": Real(0, 1),
+                                                              "h": Categorical(["x", "y"])})})})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    drawn = [suggest(study.ask(), space) for _ in range(20)]
+    assert {frozenset(d) for d in drawn} == {frozenset({"C", "k"}),
+                                            frozenset({"C", "k", "g", "h"})}
+    assert all((d["k"] == 2) == ("g" in d) for d in drawn)
+    decoded = space.decode(np.full(space.dim, 0.9))
+    assert set(decoded) == {"C", "k", "g", "h"}
+    with pytest.raises(ValueError, match="no Optuna distribution"):
+        suggest(study.ask(), {"x": object()})

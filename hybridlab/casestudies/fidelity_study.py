@@ -35,12 +35,9 @@ import pandas as pd
 from hybridlab import (
     GA,
     AsyncHalving,
-    Categorical,
     Fidelity,
-    Integer,
     MultiFidelity,
     Problem,
-    Real,
     make,
     minimize,
 )
@@ -85,29 +82,17 @@ def _curve(res: Any, method: str, seed: int, max_epochs: int) -> pd.DataFrame:
                          "best_val": best[keep], "wall": h["time"].to_numpy()[keep]})
 
 
-def _optuna_space(space: Any, trial: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, dim in space.dims.items():
-        if isinstance(dim, Real):
-            out[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
-        elif isinstance(dim, Integer):
-            out[name] = trial.suggest_int(name, int(dim.low), int(dim.high), log=dim.log)
-        elif isinstance(dim, Categorical):
-            out[name] = trial.suggest_categorical(name, list(dim.choices))
-        else:
-            raise ValueError(f"no Optuna distribution for {name}: {dim!r}")
-    return out
-
-
 def _optuna_hyperband(problem: Any, objective: EpochsObjective, budget: int, seed: int,
                       max_epochs: int, eta: int, min_epochs: int = 1) -> pd.DataFrame:
     """TPE + HyperbandPruner; every epoch is one resumed call (cost 1)."""
     import optuna
 
+    from hybridlab.integrations import suggest
+
     spent, rows, best, t0 = [0], [], [-np.inf], time.perf_counter()
 
     def run(trial: Any) -> float:
-        params = _optuna_space(problem.space, trial)
+        params = suggest(trial, problem.space)
         acc = -np.inf
         for epoch in range(1, max_epochs + 1):
             if spent[0] >= budget:

@@ -12,7 +12,9 @@
   resources.
 * :class:`~hybridlab.integrations.optuna_sampler.HybridSampler` (extra ``peers``): an
   Optuna sampler driven by a hybridlab optimizer, so Optuna users run hybrids with
-  Optuna's ``study.optimize``, storage and dashboard.
+  Optuna's ``study.optimize``, storage and dashboard; :func:`~hybridlab.integrations.
+  optuna_sampler.suggest` draws a hybridlab space with ``trial.suggest_*`` (for Optuna's
+  own samplers on the same space).
 
 Importing this package imports neither Ray nor Optuna; both classes load on first use.
 
@@ -20,7 +22,7 @@ Example
 -------
 >>> import hybridlab.integrations as integrations
 >>> sorted(integrations.__all__)
-['HybridSampler', 'HybridSearcher']
+['HybridSampler', 'HybridSearcher', 'suggest']
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["HybridSampler", "HybridSearcher"]
+__all__ = ["HybridSampler", "HybridSearcher", "suggest"]
 
-_LAZY = {"HybridSearcher": ".ray_tune", "HybridSampler": ".optuna_sampler"}
+_LAZY = {"HybridSearcher": ".ray_tune", "HybridSampler": ".optuna_sampler",
+         "suggest": ".optuna_sampler"}
 
 
 def __getattr__(name: str) -> Any:
