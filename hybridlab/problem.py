@@ -28,8 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .space import Space
-from .vectorize import columns
+from .space import Space, columns
 
 __all__ = ["VECTORIZED", "Batch", "Evaluation", "Problem", "columns"]
 

@@ -53,12 +53,12 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["TorchObjective", "Vectorized", "columns", "torch_objective", "vectorize"]
+__all__ = ["TorchObjective", "Vectorized", "torch_objective", "vectorize"]
 
 
 class TorchObjective:
@@ -208,32 +208,3 @@ def vectorize(fn: Callable[[Any], float]) -> Vectorized:
     array([1., 4.])
     """
     return Vectorized(fn)
-
-
-def columns(records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
-    """A list of ``n`` dicts -> a dict of ``n``-value arrays (the union of their names).
-
-    A name missing from a dict (an inactive conditional parameter) gives ``None`` there.
-    A column whose values are all numbers is a numeric array; any other is ``object``.
-
-    Example
-    -------
-    >>> columns([{"a": 1.5, "b": "x"}, {"a": 2.0}])
-    {'a': array([1.5, 2. ]), 'b': array(['x', None], dtype=object)}
-    """
-    first = records[0].keys() if records else {}.keys()
-    if all(r.keys() == first for r in records):  # the common case: one set of names
-        return {k: _column([r[k] for r in records]) for k in first}
-    names = dict.fromkeys(k for r in records for k in r)
-    return {k: _column([r.get(k) for r in records]) for k in names}
-
-
-_NUMBER = (int, float, np.integer, np.floating)
-
-
-def _column(values: list[Any]) -> np.ndarray:
-    types = set(map(type, values))
-    if types <= {int, float} or all(issubclass(t, _NUMBER) for t in types):
-        return np.array(values)
-    # object dtype, element by element: tuples or lists stay single values
-    return np.fromiter(values, dtype=object, count=len(values))
