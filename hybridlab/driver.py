@@ -7,6 +7,7 @@ and records everything.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -148,15 +149,16 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         """Evaluate, record, call back; return what to tell and whether to stop."""
         nonlocal n, spent
         values = space.decode_batch(X)
-        X_told, kept = X, values.copy() if rec.values is not None else None
+        X_told, kept = X, values if rec.values is not None else None
         if handler is not None and hasattr(handler, "prepare"):  # e.g. Repair
             X, values, X_told = handler.prepare(X, values, space)
             kept = None
+        own = _own_copy(values)  # an objective that changes its input changes only this
         if log is None:
-            batch = _evaluate(problem, values, executor, fid)
+            batch = _evaluate(problem, own, executor, fid)
             times: Any = time.perf_counter() - t0
         else:
-            batch, phases, times = log.evaluate(problem, executor, n, X, values, phases,
+            batch, phases, times = log.evaluate(problem, executor, n, X, own, phases,
                                                  t0, fid)
         if on_error == "raise":
             _raise_first_failure(batch, n)
@@ -260,6 +262,15 @@ def _evaluate(problem: Problem, values: Any, executor: Executor | None,
     if fid is None:
         return problem.evaluate_many(values, executor)
     return problem.evaluate_many(values, executor, fidelity=fid)
+
+
+def _own_copy(values: Any) -> Any:
+    """The points as the objective gets them: a copy, so that ``Result.x`` and the
+    history keep the point that produced each value even when the objective writes into
+    its argument (one copy of the batch array; a shallow copy of each dict)."""
+    if isinstance(values, np.ndarray):
+        return values.copy()
+    return [dict(v) if isinstance(v, dict) else copy.copy(v) for v in values]
 
 
 def _raise_first_failure(batch: Batch, n: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from collections.abc import Callable
 
 __all__ = ["atomic_write"]
@@ -13,7 +13,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Non
     """Call ``write(tmp_path)``, then atomically rename the temporary file to ``path``.
 
     The temporary file lives in the destination folder (so the rename stays on one file
-    system); if ``write`` raises, it is removed and ``path`` is left as it was.
+    system); if ``write`` raises, it is removed and ``path`` is left as it was.  The file
+    is flushed to disk (``fsync``) before the rename and the folder after it, so a power
+    loss leaves the old file or the new one.  The file gets the permissions a plain
+    ``open(path, "w")`` would give (``0o666`` less the umask, applied by the OS: the
+    process umask is never changed, not even for a moment).
 
     >>> import pathlib, tempfile
     >>> d = tempfile.mkdtemp()
@@ -24,14 +28,38 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Non
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
-    os.close(fd)
+    tmp = _new_file(folder, os.path.splitext(path)[1])
     try:
         write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
+        _fsync(tmp, os.O_RDONLY)
         os.replace(tmp, path)
+        _fsync(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _new_file(folder: str, suffix: str) -> str:
+    """Create an empty, new ``.tmp-*`` file in ``folder`` with mode 0o666 less the umask."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}{suffix}")
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return tmp
+        except FileExistsError:  # pragma: no cover - a uuid4 collision
+            continue
+    raise FileExistsError(f"could not create a temporary file in {folder}")  # pragma: no cover
+
+
+def _fsync(path: str, flags: int) -> None:
+    """``fsync`` a file or folder; a folder that cannot be opened (Windows) is skipped."""
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if os.path.isdir(path):
+            return
+        raise
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

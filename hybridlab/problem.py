@@ -288,7 +288,13 @@ def _names(constraints: Sequence[Callable[..., float]]) -> list[str]:
 
 
 def _violations(constraints: Sequence[Callable[..., float]], value: Any) -> tuple[float, ...]:
-    return tuple(max(0.0, float(g(value))) for g in constraints)
+    """``max(0, g(value))`` per constraint; a constraint that returns NaN (or an
+    infinity) fails the evaluation like one that raises, named in the error."""
+    out = tuple(float(g(value)) for g in constraints)
+    for i, v in enumerate(out):
+        if not math.isfinite(v) and v != -math.inf:
+            raise ValueError(f"constraint {_names(constraints)[i]} returned {v}")
+    return tuple(max(0.0, v) for v in out)
 
 
 def _evaluate_at(objective: Callable[..., Any], constraints: Sequence[Callable[..., float]],
@@ -344,26 +350,34 @@ def _evaluate_vectorized(problem: Problem, values: Any, n: int,
     """Evaluate a whole batch with one call of a vectorised objective.
 
     An exception (or a wrong number of values) fails every point of the batch; a
-    non-finite value fails only its own point.  Constraints run per point.
+    non-finite value fails only its own point.  Constraints run per point, and a
+    constraint that raises or returns NaN fails only its point.
     """
     m = len(problem.constraints)
     t0 = time.perf_counter()
     try:
         objective = problem.objective if objective is None else objective
         y = _batch_values(objective(problem.batch_argument(values)), n)
-        viol = np.array([_violations(problem.constraints, v) for v in values]).reshape(n, m) \
-            if m else np.zeros((n, 0))
     except Exception as exc:  # failures are data here, not crashes
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         dt = np.full(n, (time.perf_counter() - t0) / n)
         return Batch(np.full(n, np.inf), ["error"] * n, [tb] * n, dt, np.full((n, m), np.inf))
+    viol, failed = np.zeros((n, m)), [""] * n
+    for i, v in enumerate(values if m else ()):
+        try:
+            viol[i] = _violations(problem.constraints, v)
+        except Exception as exc:  # this point's constraint failed: this point fails
+            viol[i] = np.inf
+            failed[i] = traceback.format_exception_only(type(exc), exc)[-1].strip()
     dt = np.full(n, (time.perf_counter() - t0) / n)
     finite = np.isfinite(y)
-    if finite.all():
+    if finite.all() and not any(failed):
         return Batch(y, ["ok"] * n, [""] * n, dt, viol)
-    status = ["ok" if f else "nan" for f in finite]
-    error = ["" if f else f"objective returned {v}" for f, v in zip(finite, y, strict=True)]
-    return Batch(np.where(finite, y, np.inf), status, error, dt, viol)
+    status = ["error" if e else "ok" if f else "nan" for f, e in zip(finite, failed, strict=True)]
+    error = [e or ("" if f else f"objective returned {v}")
+             for f, v, e in zip(finite, y, failed, strict=True)]
+    y = np.where(finite & np.array([not e for e in failed]), y, np.inf)
+    return Batch(y, status, error, dt, viol)
 
 
 def _batch_values(out: Any, n: int) -> np.ndarray:

@@ -253,3 +253,36 @@ def test_init_with_mixed_space_and_bad_points():
         minimize(p, "ga", budget=30, init=[{"k": 1, "act": "sigmoid"}])
     with pytest.raises(ValueError, match="init is empty"):
         minimize(p, "ga", budget=30, init=[])
+
+
+def _vandal(x):
+    """An objective that writes into its argument after computing its value."""
+    y = float(np.sum(np.asarray(x) ** 2))
+    x[:] = 999
+    return y
+
+
+def _vandal_dict(p):
+    y = (p["a"] - 0.3) ** 2 + (0.0 if p["k"] == "x" else 1.0)
+    p["a"], p["k"] = 999.0, "vandalised"
+    return y
+
+
+@pytest.mark.parametrize("executor", [None, "threads"])
+def test_an_objective_that_changes_its_input_does_not_change_the_result(executor):
+    pool = ThreadPoolExecutor(2) if executor else None
+    try:
+        r = minimize(Problem(_vandal, Space.box(3, -1, 1)), "ga", budget=60, seed=0,
+                     executor=pool)
+    finally:
+        if pool:
+            pool.shutdown()
+    assert np.all(np.abs(r.x) <= 1) and r.y == pytest.approx(float(np.sum(r.x ** 2)))
+    h = r.history
+    X = h[["x0", "x1", "x2"]].to_numpy()
+    np.testing.assert_allclose(h["y"], np.sum(X ** 2, axis=1))
+
+    space = Space({"a": Real(0, 1), "k": Categorical(["x", "y"])})
+    r = minimize(Problem(_vandal_dict, space), "random", budget=30, seed=0)
+    assert r.x["k"] in ("x", "y") and 0 <= r.x["a"] <= 1
+    assert r.y == pytest.approx(_vandal_dict(dict(r.x)))

@@ -47,3 +47,28 @@ def test_bad_arguments():
         Problem(abs, Space.box(1, 0, 1), constraints=[1])
     with pytest.raises(ValueError, match="empty"):
         Problem(abs, {})
+
+
+def test_a_constraint_returning_nan_fails_the_evaluation_and_is_named():
+    def ok(x):
+        return -1.0
+
+    def budget_left(x):
+        return float("nan") if x[0] > 0 else -1.0
+
+    p = Problem(lambda x: float(x[0] ** 2), Space.box(1, -1, 1), constraints=[ok, budget_left])
+    e = p.evaluate(np.array([0.5]))
+    assert e.status == "error" and "budget_left returned nan" in e.error
+    assert e.violations == (math.inf, math.inf)
+    assert p.evaluate(np.array([-0.5])).status == "ok"
+    # vectorised: only the point whose constraint failed fails
+    q = Problem(lambda X: np.sum(X ** 2, axis=1), Space.box(1, -1, 1),
+                constraints=[ok, budget_left], vectorized=True)
+    b = q.evaluate_many(np.array([[0.5], [-0.5]]))
+    assert b.status == ["error", "ok"] and "budget_left returned nan" in b.error[0]
+    assert np.isinf(b.y[0]) and b.y[1] == 0.25 and b.violation[1] == 0.0
+    # in a run: a NaN constraint is never taken as feasible
+    from hybridlab import minimize
+
+    r = minimize(p, "random", budget=40, seed=0)
+    assert r.x[0] <= 0 and r.feasible
