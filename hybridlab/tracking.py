@@ -126,7 +126,8 @@ class RunStore:
     Raises
     ------
     StoreError
-        The file is not a SQLite database, is corrupted, or stays locked.  Nothing is
+        The file is not a SQLite database, is corrupted anywhere (``PRAGMA quick_check``
+        at open: about a millisecond per 100 kB of store), or stays locked.  Nothing is
         written to it in that case.
     """
 
@@ -173,6 +174,12 @@ class RunStore:
             raise StoreError(f"{self.path} is a SQLite database but not a hybridlab run "
                              f"store (tables: {sorted(tables)}); it was left untouched: "
                              f"pass another store= file")
+        if tables:  # damage anywhere in the file, found before anything is written
+            problems = [r[0] for r in con.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise StoreError(f"{self.path} is damaged ({'; '.join(problems)}); it was "
+                                 f"left untouched: restore it from a copy, or move it away "
+                                 f"and pass another store= file")
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         if not tables:

@@ -281,3 +281,23 @@ def test_delete_removes_run_and_evaluations(tmp_path):
         store.delete("gone")
         assert store.names() == [] and store.runs().empty
     assert minimize(problem(), "ga", budget=20, seed=0, store=db, run="gone").n_evals == 20
+
+
+def test_damage_in_the_middle_is_refused_before_any_write(tmp_path):
+    """8 KiB of random bytes in the middle of a store: the header is fine, so only a check
+    of the whole file finds it; a resume and a new run must both refuse, file unchanged."""
+    db = tmp_path / "runs.db"
+    minimize(problem(), "ga", budget=3000, seed=0, store=db, run="big")
+    for suffix in ("-wal", "-shm"):  # closed cleanly: everything is in the main file
+        assert not (tmp_path / f"runs.db{suffix}").exists() or \
+            (tmp_path / f"runs.db{suffix}").stat().st_size == 0
+    data = bytearray(db.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 8192] = np.random.default_rng(0).bytes(8192)
+    db.write_bytes(bytes(data))
+    for run in ("big", "new"):
+        with pytest.raises(StoreError, match="damaged|corrupted") as err:
+            minimize(problem(), "ga", budget=3000 if run == "big" else 50, seed=0, store=db,
+                     run=run)
+        assert str(db) in str(err.value)
+        assert db.read_bytes() == bytes(data)
