@@ -305,6 +305,7 @@ class RunStore:
         """Add the row of a new run, ``running`` in this process (``info``: provenance)."""
         now = _now()
         with self.transaction() as con:
+            self._refuse_live_owner(con, run)  # another process created it just now
             con.execute("INSERT INTO runs (name, status, created, updated, problem, "
                         "optimizer, space, dim, seed, budget, constraints, host, pid, info) "
                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -314,11 +315,26 @@ class RunStore:
 
     def reopen_run(self, run: str) -> None:
         """Mark a stored run ``running`` in this process (a finished one keeps its
-        ``budget``/``converged`` status)."""
+        ``budget``/``converged`` status).  A run that another live process on this host
+        is writing is refused (:class:`StoreError`); one whose process died is taken
+        over."""
         with self.transaction() as con:
+            self._refuse_live_owner(con, run)
             con.execute("UPDATE runs SET status=CASE WHEN status IN ('budget', 'converged') "
                         "THEN status ELSE 'running' END, host=?, pid=?, updated=? "
                         "WHERE name=?", (socket.gethostname(), os.getpid(), _now(), run))
+
+    def _refuse_live_owner(self, con: sqlite3.Connection, run: str) -> None:
+        row = con.execute("SELECT status, host, pid, updated FROM runs WHERE name=?",
+                          (run,)).fetchone()
+        if row is None:
+            return
+        status, host, pid, updated = row
+        if status == "running" and host == socket.gethostname() and pid is not None \
+                and pid != os.getpid() and _live_status(status, host, pid) == "running":
+            raise StoreError(f"run {run!r} in {self.path} is being written by process {pid} "
+                             f"on this host (last write {updated}): wait for it to end, "
+                             f"stop it, or use another run name")
 
     def append(self, run: str, start: int, X: np.ndarray, params: Sequence[Mapping[str, Any]],
                batch: Any, phases: Sequence[str], times: np.ndarray,

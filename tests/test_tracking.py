@@ -296,8 +296,32 @@ def test_damage_in_the_middle_is_refused_before_any_write(tmp_path):
     data[mid:mid + 8192] = np.random.default_rng(0).bytes(8192)
     db.write_bytes(bytes(data))
     for run in ("big", "new"):
-        with pytest.raises(StoreError, match="damaged|corrupted") as err:
+        with pytest.raises(StoreError, match=r"damaged|corrupted") as err:
             minimize(problem(), "ga", budget=3000 if run == "big" else 50, seed=0, store=db,
                      run=run)
         assert str(db) in str(err.value)
         assert db.read_bytes() == bytes(data)
+
+
+def test_a_second_writer_of_a_live_run_is_refused_and_a_dead_ones_run_taken_over(tmp_path):
+    db = tmp_path / "runs.db"
+    minimize(problem(), "ga", budget=40, seed=0, store=db, run="r")
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with RunStore(db) as store, store.transaction() as con:  # r is being written by it
+            con.execute("UPDATE runs SET status='running', budget=80, pid=? WHERE name='r'",
+                        (owner.pid,))
+        before = db.read_bytes()
+        with pytest.raises(StoreError, match=f"being written by process {owner.pid}"):
+            minimize(problem(), "ga", budget=80, seed=0, store=db, run="r")
+        with RunStore(db) as store:
+            assert store.info("r")["status"] == "running"  # not marked crashed by us
+            with pytest.raises(StoreError, match="being written by process"):  # create race
+                store.create_run("r", problem="sphere", optimizer="ga", space="s", dim=3,
+                                 budget=80, constraints=[], seed=0, info={})
+        assert db.read_bytes() == before
+    finally:
+        owner.kill()
+        owner.wait(10)
+    resumed = minimize(problem(), "ga", budget=80, seed=0, store=db, run="r")  # taken over
+    assert resumed.n_evals == 80
