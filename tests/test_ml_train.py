@@ -14,6 +14,7 @@ from hybridlab.ml.train import (
     HISTORY_COLUMNS,
     OPTIMIZERS,
     Checkpointer,
+    CheckpointError,
     EarlyStopping,
     Monitor,
     SmallCNN,
@@ -504,3 +505,40 @@ def test_history_columns_monitor_latency_and_accuracy(data):
     assert ((table.median_ms > 0) & (table.median_ms <= table.p95_ms)).all()
     with pytest.raises(ValueError, match="x\\[None\\]"):
         Monitor.latency(model, torch.zeros(0, 1, 8, 8))
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "truncated", "empty"])
+def test_damaged_newest_checkpoint_is_skipped_and_resume_still_exact(data, tmp_path, damage):
+    """The newest checkpoint damaged in the middle, cut short or empty (a kill or a bad
+    disk): resume says which file it skipped and why, resumes from the previous intact
+    one and still equals an uninterrupted run; loading the damaged file names it."""
+    kw = dict(optimizer="sgd", lr=0.05, batch_size=32, seed=1, epochs=4,
+              deterministic=torch.cuda.is_available())
+    full_model = tiny()
+    full = fit(full_model, data["small"], data["small_val"], **kw)
+    crashed = tiny()
+    with pytest.raises(KeyboardInterrupt):
+        fit(crashed, data["small"], data["small_val"], checkpoint=Checkpointer(tmp_path),
+            callbacks=[Crash(at=4)], **kw)
+    newest = tmp_path / "epoch-0003.pt"
+    raw = bytearray(newest.read_bytes())
+    if damage == "random bytes":
+        mid = len(raw) // 2
+        raw[mid:mid + 512] = bytes(range(256)) * 2
+    else:
+        raw = raw[: len(raw) // 2] if damage == "truncated" else bytearray()
+    newest.write_bytes(bytes(raw))
+    leftover = tmp_path / ".tmp-0123.pt"  # a kill while writing leaves one
+    leftover.write_bytes(b"half a checkpoint")
+
+    with pytest.raises(CheckpointError, match=r"epoch-0003\.pt"):
+        load_checkpoint(newest)
+    with pytest.warns(RuntimeWarning, match=r"skipped checkpoint .*epoch-0003\.pt"):
+        assert latest_checkpoint(tmp_path).name == "epoch-0002.pt"
+    model = tiny(seed=99)
+    with pytest.warns(RuntimeWarning, match="skipped checkpoint"):
+        resumed = fit(model, data["small"], data["small_val"], checkpoint=Checkpointer(tmp_path),
+                      resume=tmp_path, **kw)
+    assert resumed.resumed_from == 2 and same_weights(full_model, model)
+    pd.testing.assert_frame_equal(full.without_timing(), resumed.without_timing())
+    assert not leftover.exists()

@@ -35,7 +35,7 @@ Example
 """
 
 from ._callbacks import EarlyStopping, TrainState
-from ._checkpoints import Checkpointer, latest_checkpoint, load_checkpoint
+from ._checkpoints import Checkpointer, CheckpointError, latest_checkpoint, load_checkpoint
 from ._device import PRECISIONS
 from ._epochs import EpochsObjective
 from ._fit import fit
@@ -52,6 +52,7 @@ __all__ = [
     "PRECISIONS",
     "SCHEDULERS",
     "TIMING_COLUMNS",
+    "CheckpointError",
     "Checkpointer",
     "Data",
     "EarlyStopping",

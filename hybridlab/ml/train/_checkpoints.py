@@ -8,6 +8,7 @@ import math
 import os
 import re
 import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,15 @@ from hybridlab.io import atomic_write
 from ._callbacks import TrainState, _cb_keys, _improved, _mode_for
 from ._torch_optim import _Schedule
 
-__all__ = ["Checkpointer", "latest_checkpoint", "load_checkpoint"]
+__all__ = ["CheckpointError", "Checkpointer", "latest_checkpoint", "load_checkpoint"]
 
 _CHECKPOINT_FORMAT = 1
 _EPOCH_FILE = re.compile(r"^epoch-(\d+)\.pt$")
+
+
+class CheckpointError(OSError):
+    """A checkpoint file is damaged, truncated or empty (its zip checksums do not match);
+    the message names the file and why."""
 
 
 class Checkpointer:
@@ -97,6 +103,9 @@ class Checkpointer:
     def on_train_begin(self, state: TrainState) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch = None
+        if self.directory.is_dir():  # left by a run killed while it wrote a checkpoint
+            for tmp in self.directory.glob(".tmp-*.pt"):
+                tmp.unlink(missing_ok=True)
 
     def on_epoch_end(self, state: TrainState) -> bool:
         value = float(state.metrics.get(self.monitor, math.nan))
@@ -141,7 +150,10 @@ def _epoch_files(directory: Path) -> list[Path]:
 
 
 def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
-    """The newest ``epoch-XXXX.pt`` in ``directory`` (highest epoch), or None.
+    """The newest intact ``epoch-XXXX.pt`` in ``directory`` (highest epoch), or None.
+
+    A newer file that is damaged, truncated or empty (its zip checksums do not match) is
+    skipped with a warning that names it and says why.
 
     Example
     -------
@@ -149,14 +161,33 @@ def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
     >>> latest_checkpoint(tempfile.mkdtemp()) is None
     True
     """
-    files = _epoch_files(Path(directory))
-    return files[-1] if files else None
+    for path in reversed(_epoch_files(Path(directory))):
+        problem = _damage(path)
+        if problem is None:
+            return path
+        warnings.warn(f"skipped checkpoint {path}: {problem}; resuming from an older one",
+                      RuntimeWarning, stacklevel=2)
+    return None
+
+
+def _damage(path: Path) -> str | None:
+    """Why ``path`` is not an intact ``torch.save`` file (None: it is).  Every member's
+    CRC-32 is checked, so damage anywhere is found, not only in the header."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+    except Exception as exc:  # BadZipFile, EOFError, OSError, a garbled name...
+        size = path.stat().st_size if path.exists() else 0
+        return f"not a complete checkpoint ({size} bytes: {exc})"
+    return None if bad is None else f"damaged (the checksum of {bad} does not match)"
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
     """Load a checkpoint written by :class:`Checkpointer` with ``weights_only=True``.
 
-    ``path`` may be a file or a folder (its newest epoch file).
+    ``path`` may be a file or a folder (its newest intact epoch file, see
+    :func:`latest_checkpoint`).  A damaged, truncated or empty file raises
+    :class:`CheckpointError` naming it.
 
     Example
     -------
@@ -170,9 +201,15 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     if path.is_dir():
         found = latest_checkpoint(path)
         if found is None:
-            raise FileNotFoundError(f"no epoch-XXXX.pt checkpoint in {path}")
+            raise FileNotFoundError(f"no intact epoch-XXXX.pt checkpoint in {path}")
         path = found
-    return torch.load(path, map_location=map_location, weights_only=True)
+    problem = _damage(path)
+    if problem is not None:
+        raise CheckpointError(f"checkpoint {path} is {problem}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"checkpoint {path} could not be loaded: {exc}") from exc
 
 
 def _snapshot(
