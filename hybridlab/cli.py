@@ -225,8 +225,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``hybridlab`` command.  Every failure is one line on stderr and a non-zero exit
+    code (2: fix the arguments or files; 1: anything else; 130: interrupted), never a
+    traceback."""
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "run", None) and not getattr(args, "store", None):
+            raise ValueError("--run names a run in a store: also pass --store runs.db")
         if args.command == "optimizers":
             print("\n".join(names()))
             return 0
@@ -243,9 +248,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "runs":
             return cli_runs.handle(args)
         return _run(args)
-    except (ValueError, StoreError) as exc:  # say what to fix, no traceback
-        print(f"hybridlab: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("hybridlab: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, StoreError, OSError) as exc:  # say what to fix, no traceback
+        _say(exc, with_type=isinstance(exc, OSError) and not isinstance(exc, StoreError))
         return 2
+    except Exception as exc:  # a bug or a library's error: still one line
+        _say(exc, with_type=True)
+        return 1
+
+
+def _say(exc: BaseException, with_type: bool) -> None:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"hybridlab: error: {type(exc).__name__ + ': ' if with_type else ''}{text}",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -122,3 +122,30 @@ def test_compare_default_suite_is_the_shifted_one(tmp_path):
                  "--optimizers", "random", "--budget-per-dim", "10", "--seeds", "1",
                  "--out", str(out)]) == 0
     assert Study.load(out).problems == ["sphere-d2-i1"]
+
+
+def test_every_failure_is_one_line_and_a_nonzero_exit(tmp_path, capsys, monkeypatch):
+    import hybridlab.cli as cli
+
+    assert main(["run", "sphere", "--dim", "2", "--budget", "10",
+                 "--run", "r"]) == 2  # --run without --store: refused, not ignored
+    assert "--store" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["run", "sphere", "--dim", "2", "--budget", "10",
+                 "--csv", str(blocker / "h.csv")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Error" in err
+
+    def bug(args):
+        raise RuntimeError("something\nbroke")
+
+    monkeypatch.setattr(cli, "_run", bug)
+    assert main(["run", "sphere", "--dim", "2", "--budget", "10"]) == 1
+    assert capsys.readouterr().err.strip() == "hybridlab: error: RuntimeError: something broke"
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_run", interrupted)
+    assert main(["run", "sphere", "--dim", "2", "--budget", "10"]) == 130
