@@ -57,7 +57,29 @@ class Progress:
     spent: float = math.nan
 
 
-def _check_args(problem: Any, budget: Any, on_error: str) -> None:
+def _check_args(problem: Any, budget: Any, on_error: str, seed: Any = None,
+                executor: Any = None, callbacks: Any = (), optimizer: Any = None) -> list:
+    """Every argument checked before any evaluation; returns the callbacks as a list."""
+    if isinstance(optimizer, type):
+        raise ValueError(f"optimizer must be an optimizer object or a name, got the class "
+                         f"{optimizer.__name__}: call it, e.g. {optimizer.__name__}()")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+                             or seed < 0):
+        raise ValueError(f"seed must be an integer >= 0 or None, got {seed!r}")
+    if executor is not None and not callable(getattr(executor, "map", None)):
+        raise ValueError(f"executor must have a map(fn, iterable) method (a "
+                         f"concurrent.futures.Executor, a Ray or Dask pool), got "
+                         f"{executor!r}; e.g. executor=ThreadPoolExecutor(4)")
+    if callable(callbacks) or isinstance(callbacks, str | bytes):
+        raise ValueError("callbacks must be a list of callables: callbacks=[my_callback]")
+    try:
+        callbacks = list(callbacks)
+    except TypeError:
+        raise ValueError(f"callbacks must be a list of callables, got {callbacks!r}") from None
+    for cb in callbacks:
+        if not callable(cb):
+            raise ValueError(f"every callback must be callable (f(progress) -> bool), got "
+                             f"{cb!r}")
     if not isinstance(problem, Problem):
         raise ValueError(f"problem must be a hybridlab.Problem, got {type(problem).__name__}; "
                          "wrap your function: Problem(f, space)")
@@ -65,6 +87,7 @@ def _check_args(problem: Any, budget: Any, on_error: str) -> None:
         raise ValueError(f"budget must be an integer >= 1 (evaluations), got {budget!r}")
     if on_error not in ("penalize", "raise"):
         raise ValueError(f"on_error must be 'penalize' or 'raise', got {on_error!r}")
+    return callbacks
 
 
 def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
@@ -129,9 +152,8 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     >>> r.n_evals, r.y < 1.0
     (300, True)
     """
-    _check_args(problem, budget, on_error)
+    callbacks = _check_args(problem, budget, on_error, seed, executor, callbacks, optimizer)
     budget = int(budget)
-    callbacks = list(callbacks)
     given = resolve(optimizer)
     opt = adapt(given)  # the whole contract, also for a duck-typed object
     fid_spec = checked_fidelity(problem, opt)

@@ -286,3 +286,26 @@ def test_an_objective_that_changes_its_input_does_not_change_the_result(executor
     r = minimize(Problem(_vandal_dict, space), "random", budget=30, seed=0)
     assert r.x["k"] in ("x", "y") and 0 <= r.x["a"] <= 1
     assert r.y == pytest.approx(_vandal_dict(dict(r.x)))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"executor": "threads"}, "executor must have a map"),
+    ({"callbacks": [1]}, "every callback must be callable"),
+    ({"callbacks": print}, "callbacks must be a list"),
+    ({"seed": "abc"}, "seed must be an integer"),
+    ({"seed": -1}, "seed must be an integer"),
+    ({"seed": 1.5}, "seed must be an integer"),
+    ({"optimizer": hl.GA}, r"call it, e.g. GA\(\)"),
+])
+def test_bad_arguments_are_refused_before_any_evaluation(kwargs, message):
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return float(np.sum(x ** 2))
+
+    kwargs = {"optimizer": "ga", "seed": 0, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        minimize(Problem(f, Space.box(2, -1, 1)), kwargs.pop("optimizer"), budget=20,
+                 **kwargs)
+    assert calls == []
