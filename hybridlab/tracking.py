@@ -1,10 +1,10 @@
 """A run store: every evaluation of a run in SQLite, as it completes, and exact resume.
+Over 400 lines because :class:`RunStore` keeps every SQL statement of the store.
 
 ``minimize(problem, optimizer, budget, seed=0, store="runs.db", run="name")`` appends each
 batch of evaluations (unit point, user values, y, status, error, seconds, phase, time,
 timestamp, constraint violations) to a SQLite database in one transaction (WAL mode), with
-the run's metadata (problem, optimizer, space, seed, budget, package versions).  Over 400
-lines because :class:`RunStore` keeps every SQL statement of the store in one class.
+the run's metadata (problem, optimizer, space, seed, budget, package versions).
 
 Calling the same run again **replays** the stored evaluations instead of recomputing
 them: the optimizer, seeded the same, asks the same points, is told the stored values,
