@@ -35,7 +35,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from .base import Optimizer, Population, is_int
-from .bayes import expected_improvement
+from .bayes import _single_threaded, expected_improvement
 from .gp import GP
 
 __all__ = ["TrustRegion"]
@@ -118,6 +118,12 @@ class TrustRegion(Optimizer):
         if finite.sum() < 2:
             self._phase = "design"
             return self.rng.random((self.batch_size, self.dim))
+        # the model's matrices are small: BLAS threads only cost here, and a lot when the
+        # cores are busy with the objective (as in BayesOpt)
+        with _single_threaded():
+            return self._ask_model(finite)
+
+    def _ask_model(self, finite: np.ndarray) -> np.ndarray:
         glob = self._global_left > 0
         self._phase = "tr-global" if glob else self.name
         X, y = self._X, np.where(finite, self._y, np.max(self._y[finite]))
