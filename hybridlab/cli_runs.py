@@ -44,18 +44,19 @@ def add_parser(sub: Any) -> None:
     rm.add_argument("run")
 
 
-def _open(path: str) -> Any:
+def _open(path: str, read_only: bool) -> Any:
     from .tracking import RunStore
 
     if not Path(path).is_file():
         raise ValueError(f"no store file {path!r}: give the .db file written by "
                          f"minimize(..., store=)")
-    return RunStore(path)
+    return RunStore(path, read_only=read_only)
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run ``hybridlab runs <verb>``; return the exit status."""
-    with _open(args.store) as store:
+    """Run ``hybridlab runs <verb>``; return the exit status.  Only ``delete`` opens the
+    store for writing."""
+    with _open(args.store, read_only=args.verb != "delete") as store:
         try:
             return _VERBS[args.verb](store, args)
         except KeyError as exc:

@@ -123,6 +123,9 @@ class RunStore:
         The database file (created if missing).
     timeout : float
         Seconds to wait for another writer's lock before :class:`StoreError`.
+    read_only : bool
+        Open for reading only (``hybridlab runs list/show/export``): the file is never
+        created or changed, and a file without write permission opens.
 
     Raises
     ------
@@ -132,16 +135,24 @@ class RunStore:
         written to it in that case.
     """
 
-    def __init__(self, path: str | os.PathLike, timeout: float = 10.0) -> None:
+    def __init__(self, path: str | os.PathLike, timeout: float = 10.0,
+                 read_only: bool = False) -> None:
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
             raise ValueError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
         self.path = Path(path)
+        self.read_only = bool(read_only)
         if self.path.is_dir():
             raise ValueError(f"store must be a file path such as 'runs.db', got the "
                              f"folder {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                    check_same_thread=False)
+        if self.read_only:  # never creates or changes the file (a read-only file works)
+            if not self.path.is_file():
+                raise StoreError(f"no run store at {self.path}")
+            target: Any = f"{self.path.resolve().as_uri()}?mode=ro"
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            target = self.path
+        self._con = sqlite3.connect(target, timeout=timeout, isolation_level=None,
+                                    check_same_thread=False, uri=self.read_only)
         try:
             with self._errors():
                 self._setup()
@@ -181,8 +192,12 @@ class RunStore:
                 raise StoreError(f"{self.path} is damaged ({'; '.join(problems)}); it was "
                                  f"left untouched: restore it from a copy, or move it away "
                                  f"and pass another store= file")
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
+        if self.read_only:
+            if not tables:
+                raise StoreError(f"{self.path} holds no runs (an empty file)")
+        else:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
         if not tables:
             with self.transaction():
                 self._create()

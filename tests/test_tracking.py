@@ -325,3 +325,28 @@ def test_a_second_writer_of_a_live_run_is_refused_and_a_dead_ones_run_taken_over
         owner.wait(10)
     resumed = minimize(problem(), "ga", budget=80, seed=0, store=db, run="r")  # taken over
     assert resumed.n_evals == 80
+
+
+def test_read_only_store_never_creates_or_changes_a_file(tmp_path):
+    db = tmp_path / "runs.db"
+    with pytest.raises(StoreError, match="no run store"):
+        RunStore(db, read_only=True)
+    assert not db.exists()
+    minimize(problem(), "ga", budget=20, seed=0, store=db, run="r")
+    before = db.read_bytes()
+    with RunStore(db, read_only=True) as store:
+        assert store.names() == ["r"] and len(store.evaluations("r")) == 20
+        with pytest.raises(StoreError, match=str(db)):
+            store.delete("r")
+    assert db.read_bytes() == before
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root ignores file permissions")
+def test_runs_list_reads_a_write_protected_store(tmp_path):
+    from hybridlab.cli import main
+
+    db = tmp_path / "runs.db"
+    minimize(problem(), "ga", budget=20, seed=0, store=db, run="r")
+    db.chmod(0o444)
+    assert main(["runs", "list", str(db)]) == 0
