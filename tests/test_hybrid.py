@@ -139,6 +139,9 @@ def test_islands_bad_arguments():
         hl.Islands(hl.GA(), 2, topology="star")
     with pytest.raises(ValueError, match="n_islands"):
         hl.Islands(hl.GA(), 1)
+    with pytest.raises(ValueError, match="at most 256"):  # not a million GAs in memory
+        hl.make("ga*1000000")
+    assert hl.Islands(hl.GA(pop_size=4), 256).n_islands == 256
 
 
 # -- Memetic ---------------------------------------------------------------------------

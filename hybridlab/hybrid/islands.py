@@ -12,6 +12,10 @@ __all__ = ["Islands"]
 TOPOLOGIES = ("ring", "complete", "random")
 
 
+#: the most islands one :class:`Islands` builds (each is a full copy of its optimizer)
+MAX_ISLANDS = 256
+
+
 class Islands(Composite):
     """``n_islands`` independent copies of ``opt``; every ``migrate_every`` rounds each
     island sends its ``n_migrants`` best points to its neighbours, which take them in
@@ -23,6 +27,9 @@ class Islands(Composite):
     opt : Optimizer
         Prototype of every island (copied).
     n_islands : int
+        2 to :data:`MAX_ISLANDS` (256): each island is a full copy of ``opt`` with its own
+        population, and more islands than that only exhaust memory (``ga * 10**6`` in a
+        spec would build a million GAs before the first evaluation).
     migrate_every : int
         Rounds (asks of every island) between migrations.
     n_migrants : int
@@ -47,6 +54,9 @@ class Islands(Composite):
                               ("n_migrants", n_migrants, 1)):
             if int(v) != v or v < low:
                 raise ValueError(f"Islands {label} must be an integer >= {low}, got {v!r}")
+        if n_islands > MAX_ISLANDS:
+            raise ValueError(f"Islands n_islands must be at most {MAX_ISLANDS} (each island "
+                             f"is a full copy of the optimizer), got {n_islands!r}")
         if topology not in TOPOLOGIES:
             raise ValueError(f"unknown topology {topology!r}; choose one of {list(TOPOLOGIES)}")
         self.opt = fresh(opt)
