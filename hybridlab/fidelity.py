@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Fidelity", "rungs"]
+__all__ = ["Fidelity", "ladder", "per_candidate", "rank_consistent", "rungs"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,46 @@ def rungs(low: float, high: float, eta: float) -> np.ndarray:
     if out[-1] < high:
         out.append(float(high))
     return np.array(out)
+
+
+def ladder(low: float, high: float, eta: Any) -> np.ndarray:
+    """:func:`rungs` after checking the range and ``eta`` (``ValueError`` naming the fix):
+    what a multi-fidelity optimizer builds its rungs with.
+
+    >>> ladder(1, 27, 3).tolist()
+    [1.0, 3.0, 9.0, 27.0]
+    """
+    Fidelity(low, high)  # validates the range
+    if isinstance(eta, bool) or not isinstance(eta, int | float) or eta <= 1:
+        raise ValueError(f"eta must be a number > 1 (the promotion ratio, e.g. 3), "
+                         f"got {eta!r}")
+    return rungs(low, high, eta)
+
+
+def per_candidate(ladder: np.ndarray, eta: float) -> float:
+    """Expected fidelity spent per candidate under successive halving (rung ``k`` is
+    reached by ``eta**-k`` of them): the budget hint divides by it.
+
+    >>> per_candidate(rungs(1, 27, 3), 3)
+    4.0
+    """
+    return float(np.sum(ladder * float(eta) ** -np.arange(len(ladder))))
+
+
+def rank_consistent(Y: np.ndarray) -> np.ndarray:
+    """Per candidate (column of ``Y``, rungs x candidates, NaN where not reached), the
+    value of its highest rung, kept no better than any candidate that went further
+    (NaN where it reached none), so that a rank-based and a value-based optimizer see
+    the same order.
+
+    >>> rank_consistent(np.array([[0.1, 0.5, 0.2], [np.nan, 0.6, np.nan]])).tolist()
+    [0.6, 0.6, 0.6]
+    """
+    told = np.full(Y.shape[1], np.nan)
+    worst_above = -np.inf
+    for k in range(Y.shape[0] - 1, -1, -1):
+        reached = ~np.isnan(Y[k]) & np.isnan(told)
+        told[reached] = np.maximum(Y[k, reached], worst_above)
+        if reached.any():
+            worst_above = max(worst_above, float(np.max(told[reached])))
+    return told

@@ -42,7 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from ..fidelity import Fidelity, rungs
+from ..fidelity import ladder as rungs_of
+from ..fidelity import per_candidate, rank_consistent
 from ..optimizers.base import Optimizer, Population
 from ..optimizers.engines import build
 from ..stepping import phase_labels
@@ -82,10 +83,7 @@ class AsyncHalving(Optimizer):
     def __init__(self, optimizer: Any, min_fidelity: float, max_fidelity: float,
                  eta: float = 3, workers: int = 4) -> None:
         optimizer = build(optimizer, "optimizer")
-        Fidelity(min_fidelity, max_fidelity)  # validates the range
-        if isinstance(eta, bool) or not isinstance(eta, int | float) or eta <= 1:
-            raise ValueError(f"eta must be a number > 1 (the promotion ratio, e.g. 3), "
-                             f"got {eta!r}")
+        ladder = rungs_of(min_fidelity, max_fidelity, eta)
         if isinstance(workers, bool) or not isinstance(workers, int | np.integer) \
                 or workers < 1:
             raise ValueError(f"workers must be a positive integer (the jobs per batch, "
@@ -93,7 +91,7 @@ class AsyncHalving(Optimizer):
         self.optimizer = optimizer
         self.min_fidelity, self.max_fidelity, self.eta = min_fidelity, max_fidelity, eta
         self.workers = int(workers)
-        self.rungs = rungs(min_fidelity, max_fidelity, eta)
+        self.rungs = ladder
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -106,13 +104,12 @@ class AsyncHalving(Optimizer):
         if getattr(self.inner, "batch_size", None) is not None:
             # generations of at least two batches, so that few batches are cut short
             self.inner.batch_size = max(int(self.inner.batch_size), 2 * self.workers)
-        per_candidate = float(np.sum(self.rungs * float(self.eta) ** -np.arange(len(self.rungs))))
+        cost = per_candidate(self.rungs, self.eta)
         self.inner.start(dim, rng, init, None if budget is None else
-                         max(1, int(budget / per_candidate)))
+                         max(1, int(budget / cost)))
         K = len(self.rungs)
         self._X = np.empty((0, dim))          # every candidate so far
         self._labels: list[str] = []
-        self._gen: list[int] = []             # the inner generation of each candidate
         self._Y = np.empty((K, 0))            # its value at each rung (NaN: not there)
         self._promoted = [set() for _ in range(K)]  # promoted from rung k
         self._queue: list[int] = []           # proposed, not yet started
@@ -146,7 +143,6 @@ class AsyncHalving(Optimizer):
             self._X = np.vstack([self._X, X])
             self._labels += phase_labels(self.inner, len(X))
             self._Y = np.hstack([self._Y, np.full((len(self.rungs), len(X)), np.nan)])
-            self._gen += [len(self._gens)] * len(X)
             self._gens.append(list(range(first, first + len(X))))
             self._queue = list(range(first, first + len(X)))
         return self._queue.pop(0)
@@ -200,14 +196,7 @@ class AsyncHalving(Optimizer):
             Y = self._Y[:, members]
             if np.isnan(Y[0]).any():
                 return
-            told = np.full(len(members), np.nan)
-            worst_above = -np.inf
-            for k in range(len(self.rungs) - 1, -1, -1):
-                reached = ~np.isnan(Y[k]) & np.isnan(told)
-                told[reached] = np.maximum(Y[k, reached], worst_above)
-                if reached.any():
-                    worst_above = max(worst_above, float(np.max(told[reached])))
-            self.inner.tell(self._X[members], told)
+            self.inner.tell(self._X[members], rank_consistent(Y))
             self._gens.pop(0)
 
     def stop(self) -> bool:

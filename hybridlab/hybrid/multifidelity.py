@@ -46,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from ..fidelity import Fidelity, rungs
+from ..fidelity import ladder as rungs_of
+from ..fidelity import per_candidate, rank_consistent
 from ..optimizers.base import Optimizer, Population
 from ..optimizers.engines import build
 from ..stepping import phase_labels
@@ -96,13 +97,10 @@ class MultiFidelity(Optimizer):
                              f"make('optuna_tpe', batch_size=27) or BayesOpt(batch_size="
                              f"27)), got {getattr(optimizer, 'name', optimizer)!r}")
         self.brackets = brackets
-        Fidelity(min_fidelity, max_fidelity)  # validates the range
-        if isinstance(eta, bool) or not isinstance(eta, int | float) or eta <= 1:
-            raise ValueError(f"eta must be a number > 1 (the promotion ratio, e.g. 3), "
-                             f"got {eta!r}")
+        ladder = rungs_of(min_fidelity, max_fidelity, eta)
         self.optimizer = optimizer
         self.min_fidelity, self.max_fidelity, self.eta = min_fidelity, max_fidelity, eta
-        self.rungs = rungs(min_fidelity, max_fidelity, eta)
+        self.rungs = ladder
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -115,8 +113,8 @@ class MultiFidelity(Optimizer):
         self.inner = copy.deepcopy(self.optimizer)
         self._n0 = int(getattr(self.inner, "batch_size", 1))
         self._s = -1  # the bracket (its starting rung) of the population being run
-        per_candidate = float(np.sum(self.rungs * float(self.eta) ** -np.arange(len(self.rungs))))
-        hint = None if budget is None else max(1, int(budget / per_candidate))
+        cost = per_candidate(self.rungs, self.eta)
+        hint = None if budget is None else max(1, int(budget / cost))
         self.inner.start(dim, rng, init, hint)
         self._bracket: dict[str, Any] | None = None
         self.fidelity = float(self.rungs[0])
@@ -176,14 +174,7 @@ class MultiFidelity(Optimizer):
         """Tell the inner optimizer the whole population, each candidate with the value of
         its highest rung, never better than a candidate that got further."""
         b = self._bracket
-        Y = b["y"]
-        told = np.full(Y.shape[1], np.nan)
-        worst_above = -np.inf
-        for k in range(len(self.rungs) - 1, -1, -1):
-            reached = ~np.isnan(Y[k]) & np.isnan(told)
-            told[reached] = np.maximum(Y[k, reached], worst_above)
-            if reached.any():
-                worst_above = max(worst_above, float(np.max(told[reached])))
+        told = rank_consistent(b["y"])
         seen = ~np.isnan(told)
         if seen.any():
             self.inner.tell(b["X"][seen], told[seen])
