@@ -11,7 +11,7 @@ budget, evaluations, failures, seeding and history.
 """
 
 from .config import quick, scaled
-from .driver import EvaluationError, Progress, minimize, minimize_async
+from .driver import EvaluationError, Interrupted, Progress, minimize, minimize_async
 from .fidelity import Fidelity
 from .hybrid import (
     Adaptive,
@@ -55,6 +55,7 @@ __all__ = [
     "Fidelity",
     "Grid",
     "Integer",
+    "Interrupted",
     "Islands",
     "LatinHypercube",
     "LocalSearch",

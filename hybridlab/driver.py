@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .deadline import check_timeout, stop_workers
 from .optimizers.adapted import adapt
 from .optimizers.base import Optimizer, Population
 from .problem import Batch, Problem
@@ -32,11 +33,31 @@ from .stepping import (
     phase_labels,
 )
 
-__all__ = ["EvaluationError", "Progress", "minimize", "minimize_async"]
+__all__ = ["EvaluationError", "Interrupted", "Progress", "minimize", "minimize_async"]
 
 
 class EvaluationError(RuntimeError):
     """Raised with ``on_error="raise"`` when an objective fails or returns NaN/inf."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (``KeyboardInterrupt``) during :func:`minimize`, with what the run had done.
+
+    ``result`` is the partial :class:`~hybridlab.result.Result` of every batch completed
+    before the interrupt (``stopped="interrupted"``; ``None`` when none was); a run store
+    marks the run ``interrupted`` and resumes it on the next call.  It is a
+    ``KeyboardInterrupt``, so a script still stops unless it catches it::
+
+        try:
+            r = minimize(problem, "ga", budget=10_000)
+        except Interrupted as stop:
+            r = stop.result
+    """
+
+    def __init__(self, result: Result | None) -> None:
+        n = 0 if result is None else result.n_evals
+        super().__init__(f"interrupted after {n} evaluations")
+        self.result = result
 
 
 @dataclass(frozen=True)
@@ -94,7 +115,8 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
              seed: int | None = None, executor: Executor | None = None,
              callbacks: Iterable[Callable[[Progress], bool | None]] = (),
              on_error: str = "penalize", init: Sequence[Any] | None = None,
-             store: Any = None, run: str | None = None) -> Result:
+             store: Any = None, run: str | None = None,
+             timeout: float | None = None) -> Result:
     """Minimise ``problem`` with ``optimizer`` in exactly ``budget`` evaluations.
 
     Parameters
@@ -138,10 +160,26 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         (:class:`~hybridlab.tracking.RunMismatch`); ``seed=None`` takes the stored seed.
     run : str, optional
         The run's name in ``store`` (default ``<problem>/<optimizer>/seed<seed>``).
+    timeout : float, optional
+        Seconds one evaluation may take (default: ``problem.timeout``, else none).  An
+        evaluation past it is interrupted where it runs (serially, in a thread or in a
+        worker process; see :mod:`hybridlab.deadline`), recorded with status
+        ``"timeout"`` like any failure, and the run goes on with the budget exact.  With
+        an executor the batch is dispatched one evaluation per free worker, so each
+        clock starts when its evaluation does.  Which evaluations time out depends on
+        the machine's speed, so a timeout can make two runs with one seed differ; a run
+        store replays them as they happened.
 
     Returns
     -------
     Result
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C, promptly in every mode: with the partial result (``.result``), the
+        store's run marked ``interrupted`` and a process pool's workers ended (so that a
+        ``with ProcessPoolExecutor()`` block does not wait for a hung evaluation).
 
     Example
     -------
@@ -154,6 +192,7 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
     """
     callbacks = _check_args(problem, budget, on_error, seed, executor, callbacks, optimizer)
     budget = int(budget)
+    timeout = problem.timeout if timeout is None else check_timeout(timeout)
     given = resolve(optimizer)
     opt = adapt(given)  # the whole contract, also for a duck-typed object
     fid_spec = checked_fidelity(problem, opt)
@@ -177,11 +216,11 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
             kept = None
         own = _own_copy(values)  # an objective that changes its input changes only this
         if log is None:
-            batch = _evaluate(problem, own, executor, fid)
+            batch = problem.evaluate_many(own, executor, fidelity=fid, timeout=timeout)
             times: Any = time.perf_counter() - t0
         else:
             batch, phases, times = log.evaluate(problem, executor, n, X, own, phases,
-                                                 t0, fid)
+                                                 t0, fid, timeout)
         if on_error == "raise":
             _raise_first_failure(batch, n)
         full = fid_spec is None or fid >= fid_spec.high
@@ -193,22 +232,22 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
                                                   phases, t0, spent)
         return X_told, fitness, halt
 
+    def finish(stopped: str) -> Result:
+        return state.result(problem, rec, n, t0, ss.entropy, opt.name, stopped,
+                            None if fid_spec is None else spent, opt.decisions)
+
     start_pop, halt = None, False
-    if init is not None:  # warm start: evaluate the given points first
-        fid0, cost0 = batch_fidelity(None, fid_spec)
-        X0 = encode_init(space, init)[: max(1, int(budget / cost0 + 1e-9))]
-        X_told, fitness, halt = evaluate(X0, ["init"] * len(X0), fid0, cost0)
-        start_pop = Population(X_told, fitness)
-    opt.start(space.dim, np.random.default_rng(ss), start_pop, int(budget - spent))
     try:
+        if init is not None:  # warm start: evaluate the given points first
+            fid0, cost0 = batch_fidelity(None, fid_spec)
+            X0 = encode_init(space, init)[: max(1, int(budget / cost0 + 1e-9))]
+            X_told, fitness, halt = evaluate(X0, ["init"] * len(X0), fid0, cost0)
+            start_pop = Population(X_told, fitness)
+        opt.start(space.dim, np.random.default_rng(ss), start_pop, int(budget - spent))
         while spent < budget and not halt:
             X = checked_ask(opt, space.dim)
-            fid, cost = batch_fidelity(opt, fid_spec, len(X))
-            if np.ndim(cost):  # one cost per point: as many as the budget left pays for
-                fits = int(np.searchsorted(np.cumsum(cost), budget - spent + 1e-9, "right"))
-                fid, cost = fid[:fits], cost[:fits]
-            else:
-                fits = int((budget - spent) / cost + 1e-9)
+            fits, fid, cost = _affordable(*batch_fidelity(opt, fid_spec, len(X)),
+                                          budget - spent)
             if fits < 1:  # the next batch costs more than the budget left
                 break
             X = X[:fits]
@@ -220,18 +259,39 @@ def minimize(problem: Problem, optimizer: Optimizer | str, budget: int,
         if halt:
             stopped = "callback"
     except BaseException as exc:
-        if log is not None:
-            log.end(f"crashed: {type(exc).__name__}: {exc}", n, t0)
-        _close_callbacks(callbacks, None)
+        if _ended_by(exc, executor, log, n, t0, callbacks):  # Ctrl-C: keep what is done
+            raise Interrupted(None if n == 0 else finish("interrupted")) from exc
         raise
     finally:
         opt.close()
     if log is not None:
         log.end(stopped, n, t0)
-    result = state.result(problem, rec, n, t0, ss.entropy, opt.name, stopped,
-                          None if fid_spec is None else spent, opt.decisions)
+    result = finish(stopped)
     _close_callbacks(callbacks, result)
     return result
+
+
+def _affordable(fid: Any, cost: Any, left: float) -> tuple[int, Any, Any]:
+    """How many points of the next batch the budget ``left`` pays for, with their
+    fidelities and costs (one per point, or one for the batch)."""
+    if np.ndim(cost):  # one cost per point: as many as the budget left pays for
+        fits = int(np.searchsorted(np.cumsum(cost), left + 1e-9, "right"))
+        return fits, fid[:fits], cost[:fits]
+    return int(left / cost + 1e-9), fid, cost
+
+
+def _ended_by(exc: BaseException, executor: Any, log: Any, n: int, t0: float,
+              callbacks: list) -> bool:
+    """Close a run that raised ``exc``: the store marks it ``interrupted`` (Ctrl-C, which
+    also ends a process pool's workers) or ``crashed``; True for Ctrl-C."""
+    interrupted = isinstance(exc, KeyboardInterrupt)
+    if interrupted:
+        stop_workers(executor)
+    if log is not None:
+        log.end("interrupted" if interrupted else f"crashed: {type(exc).__name__}: {exc}",
+                n, t0)
+    _close_callbacks(callbacks, None)
+    return interrupted
 
 
 def _open_log(store: Any, run: str | None, problem: Problem, opt: Any, seed: int | None,
@@ -277,13 +337,6 @@ async def minimize_async(*args: Any, **kwargs: Any) -> Result:
     import asyncio
 
     return await asyncio.to_thread(minimize, *args, **kwargs)
-
-
-def _evaluate(problem: Problem, values: Any, executor: Executor | None,
-              fid: float | None) -> Batch:
-    if fid is None:
-        return problem.evaluate_many(values, executor)
-    return problem.evaluate_many(values, executor, fidelity=fid)
 
 
 def _own_copy(values: Any) -> Any:

@@ -17,84 +17,31 @@ array([5., 9.])
 
 from __future__ import annotations
 
-import math
-import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from .deadline import check_timeout
+from .evaluation import (
+    Batch,
+    Evaluation,
+    constraint_names,
+    evaluate,
+    evaluate_at,
+    evaluate_serial,
+    evaluate_vectorized,
+    evaluate_with,
+    with_deadline,
+)
 from .space import Space, columns
 
-__all__ = ["VECTORIZED", "Batch", "Evaluation", "Problem", "columns"]
+__all__ = ["VECTORIZED", "Batch", "Evaluation", "Problem", "columns", "evaluate"]
 
 #: The accepted values of ``Problem(..., vectorized=...)``.
 VECTORIZED: tuple[bool | str, ...] = (False, True, "records")
-
-
-class Evaluation(NamedTuple):
-    """What one objective call produced.
-
-    ``status`` is ``"ok"``, ``"error"`` (the objective raised) or ``"nan"`` (it returned
-    NaN or an infinity); ``violations`` holds ``max(0, g_i(x))`` per constraint.
-    """
-
-    y: float
-    status: str
-    error: str
-    seconds: float
-    violations: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class Batch:
-    """A batch of evaluations as arrays (what the driver records and tells).
-
-    ``y`` is ``inf`` where the evaluation failed; ``violations`` has one column per
-    constraint.
-    """
-
-    y: np.ndarray
-    status: list[str]
-    error: list[str]
-    seconds: np.ndarray
-    violations: np.ndarray
-
-    @property
-    def ok(self) -> np.ndarray:
-        return np.array([s == "ok" for s in self.status], dtype=bool)
-
-    @property
-    def violation(self) -> np.ndarray:
-        """Total violation per point (zeros without constraints)."""
-        return self.violations.sum(axis=1)
-
-    @classmethod
-    def of(cls, evals: Sequence[Evaluation], n_constraints: int) -> Batch:
-        y, status, error, seconds, viol = zip(*evals, strict=True)
-        return cls(np.array(y, dtype=float), list(status), list(error),
-                   np.array(seconds, dtype=float),
-                   np.array(viol, dtype=float).reshape(len(y), n_constraints))
-
-    @classmethod
-    def gather(cls, parts: Sequence[tuple[np.ndarray, Batch]], n: int,
-               n_constraints: int) -> Batch:
-        """One batch of ``n`` from ``(indices, batch)`` parts that cover ``0..n-1``."""
-        y, seconds = np.empty(n), np.empty(n)
-        status, error = [""] * n, [""] * n
-        viol = np.zeros((n, n_constraints))
-        for idx, b in parts:
-            y[idx], seconds[idx], viol[idx] = b.y, b.seconds, b.violations
-            for i, s, e in zip(idx, b.status, b.error, strict=True):
-                status[i], error[i] = s, e
-        return cls(y, status, error, seconds, viol)
-
-    def first_failure(self) -> int | None:
-        return next((i for i, s in enumerate(self.status) if s != "ok"), None)
 
 
 class Problem:
@@ -135,12 +82,16 @@ class Problem:
         The objective accepts ``fidelity`` (epochs, a data fraction, ``max_iter``) and is
         called as ``objective(x, fidelity=r)``; the budget is then counted in fidelity
         units and the best point is a full-fidelity one (see :mod:`hybridlab.fidelity`).
+    timeout : float, optional
+        Seconds one evaluation may take (one batch call when ``vectorized``); past it the
+        evaluation is interrupted and recorded with status ``"timeout"``, and the run goes
+        on (see :mod:`hybridlab.deadline`).  ``minimize(..., timeout=)`` overrides it.
 
     Raises
     ------
     ValueError
         For an objective or constraint that is not callable, a ``vectorized`` value other
-        than ``False``, ``True`` or ``"records"``, or a bad ``handler``.
+        than ``False``, ``True`` or ``"records"``, a bad ``handler`` or ``timeout``.
 
     Notes
     -----
@@ -170,7 +121,7 @@ class Problem:
     def __init__(self, objective: Callable[..., Any], space: Space | Mapping[str, Any],
                  constraints: Sequence[Callable[..., float]] = (), name: str | None = None,
                  vectorized: bool | str = False, handler: Any = None,
-                 fidelity: Any = None) -> None:
+                 fidelity: Any = None, timeout: float | None = None) -> None:
         if not callable(objective):
             raise ValueError(f"objective must be callable, got {type(objective).__name__}")
         if not isinstance(space, Space):
@@ -188,7 +139,8 @@ class Problem:
             raise ValueError(f"handler must be a constraint handler from hybridlab.constraints "
                              f"(Penalty, Repair, FeasibilityRules, ...), got {handler!r}")
         self.handler = handler
-        self.constraint_names = _names(constraints)
+        self.constraint_names = constraint_names(constraints)
+        self.timeout = check_timeout(timeout)
         from .fidelity import Fidelity
 
         self.fidelity = Fidelity.of(fidelity)
@@ -202,14 +154,17 @@ class Problem:
         return evaluate(self.objective, self.constraints, value)
 
     def evaluate_many(self, values: Any, executor: Executor | None = None,
-                      fidelity: float | np.ndarray | None = None) -> Batch:
+                      fidelity: float | np.ndarray | None = None,
+                      timeout: float | None = None) -> Batch:
         """Evaluate a batch of user values (an ``(n, d)`` array or a list of dicts), never
         raising: one call when ``vectorized``, else one call per point, through
         ``executor.map`` when given; ``fidelity`` is passed on as ``objective(x,
         fidelity=...)``, one for the batch or one per point (an array of ``n``: an
         asynchronous multi-fidelity batch mixes rungs; a vectorised objective is then
-        called once per distinct fidelity)."""
+        called once per distinct fidelity).  ``timeout`` (default: the problem's) limits
+        each evaluation; one past it has status ``"timeout"``."""
         n = len(values)
+        timeout = self.timeout if timeout is None else check_timeout(timeout)
         if fidelity is not None and np.ndim(fidelity):
             fids = np.asarray(fidelity, dtype=float).reshape(-1)
             if len(fids) != n:
@@ -218,33 +173,32 @@ class Problem:
             if n and (fids == fids[0]).all():
                 fidelity = float(fids[0])
             else:
-                return self._evaluate_mixed(values, executor, fids)
-        objective = self.objective if fidelity is None else partial(self.objective,
-                                                                    fidelity=fidelity)
+                return self._evaluate_mixed(values, executor, fids, timeout)
+        objective = with_deadline(self.objective, timeout)
+        if fidelity is not None:
+            objective = partial(objective, fidelity=fidelity)
         if self.vectorized:
-            return _evaluate_vectorized(self, values, n, objective)
+            return evaluate_vectorized(self, values, n, objective)
         if executor is None and not self.constraints:
-            return _evaluate_serial(objective, values)
+            return evaluate_serial(objective, values)
         fn = partial(evaluate, objective, self.constraints)
-        evals = map(fn, values) if executor is None else executor.map(fn, values)
-        return Batch.of(list(evals), len(self.constraints))
+        return evaluate_with(executor, fn, values, len(self.constraints), timeout)
 
     def _evaluate_mixed(self, values: Any, executor: Executor | None,
-                        fids: np.ndarray) -> Batch:
+                        fids: np.ndarray, timeout: float | None) -> Batch:
         """A batch whose points have different fidelities (see :meth:`evaluate_many`)."""
-        n = len(values)
+        n, objective = len(values), with_deadline(self.objective, timeout)
         if self.vectorized:  # one call per fidelity, the points put back in order
             parts = []
             for f in np.unique(fids):
                 idx = np.flatnonzero(fids == f)
                 sub = values[idx] if isinstance(values, np.ndarray) else [values[i] for i in idx]
-                parts.append((idx, _evaluate_vectorized(
-                    self, sub, len(idx), partial(self.objective, fidelity=float(f)))))
+                parts.append((idx, evaluate_vectorized(
+                    self, sub, len(idx), partial(objective, fidelity=float(f)))))
             return Batch.gather(parts, n, len(self.constraints))
-        fn = partial(_evaluate_at, self.objective, self.constraints)
+        fn = partial(evaluate_at, objective, self.constraints)
         pairs = list(zip(values, fids.tolist(), strict=True))
-        evals = map(fn, pairs) if executor is None else executor.map(fn, pairs)
-        return Batch.of(list(evals), len(self.constraints))
+        return evaluate_with(executor, fn, pairs, len(self.constraints), timeout)
 
     def batch_argument(self, values: Any) -> Any:
         """What a vectorised objective receives for the decoded batch ``values``.
@@ -275,118 +229,3 @@ def _check_vectorized(vectorized: Any) -> bool | str:
         return vectorized
     raise ValueError(f"vectorized must be one of {', '.join(map(repr, VECTORIZED))}, "
                      f"got {vectorized!r}")
-
-
-def _names(constraints: Sequence[Callable[..., float]]) -> list[str]:
-    """``g.__name__`` (``g<i>`` for lambdas and nameless callables), made unique."""
-    names = []
-    for i, g in enumerate(constraints):
-        name = getattr(g, "__name__", "") or getattr(g, "name", "")
-        name = name if name and name != "<lambda>" else f"g{i}"
-        names.append(name if name not in names else f"{name}_{i}")
-    return names
-
-
-def _violations(constraints: Sequence[Callable[..., float]], value: Any) -> tuple[float, ...]:
-    """``max(0, g(value))`` per constraint; a constraint that returns NaN (or an
-    infinity) fails the evaluation like one that raises, named in the error."""
-    out = tuple(float(g(value)) for g in constraints)
-    for i, v in enumerate(out):
-        if not math.isfinite(v) and v != -math.inf:
-            raise ValueError(f"constraint {_names(constraints)[i]} returned {v}")
-    return tuple(max(0.0, v) for v in out)
-
-
-def _evaluate_at(objective: Callable[..., Any], constraints: Sequence[Callable[..., float]],
-                 pair: tuple[Any, float]) -> Evaluation:
-    """:func:`evaluate` of ``objective(value, fidelity=f)`` for ``pair = (value, f)``."""
-    value, f = pair
-    return evaluate(partial(objective, fidelity=f), constraints, value)
-
-
-def evaluate(objective: Callable[..., Any], constraints: Sequence[Callable[..., float]],
-             value: Any) -> Evaluation:
-    """Evaluate one point, turning exceptions and non-finite values into a status.
-
-    Module-level (not a method) so that it pickles cheaply to a process pool.
-    """
-    t0 = time.perf_counter()
-    try:
-        y = float(objective(value))
-        viol = _violations(constraints, value) if constraints else ()
-    except Exception as exc:
-        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return Evaluation(math.inf, "error", tb, time.perf_counter() - t0,
-                          (math.inf,) * len(constraints))
-    dt = time.perf_counter() - t0
-    if not math.isfinite(y):
-        return Evaluation(math.inf, "nan", f"objective returned {y}", dt, viol)
-    return Evaluation(y, "ok", "", dt, viol)
-
-
-def _evaluate_serial(objective: Callable[..., Any], values: Any) -> Batch:
-    """The hot path of cheap objectives: :func:`evaluate` inlined, no constraints."""
-    n = len(values)
-    y, seconds = np.empty(n), np.empty(n)
-    status, error = ["ok"] * n, [""] * n
-    clock, isfinite = time.perf_counter, math.isfinite
-    for i, v in enumerate(values):
-        t0 = clock()
-        try:
-            yi = float(objective(v))
-        except Exception as exc:  # failures are data here, not crashes
-            yi = math.inf
-            status[i] = "error"
-            error[i] = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        seconds[i] = clock() - t0
-        if not isfinite(yi) and status[i] == "ok":
-            status[i], error[i], yi = "nan", f"objective returned {yi}", math.inf
-        y[i] = yi
-    return Batch(y, status, error, seconds, np.zeros((n, 0)))
-
-
-def _evaluate_vectorized(problem: Problem, values: Any, n: int,
-                         objective: Callable[..., Any] | None = None) -> Batch:
-    """Evaluate a whole batch with one call of a vectorised objective.
-
-    An exception (or a wrong number of values) fails every point of the batch; a
-    non-finite value fails only its own point.  Constraints run per point, and a
-    constraint that raises or returns NaN fails only its point.
-    """
-    m = len(problem.constraints)
-    t0 = time.perf_counter()
-    try:
-        objective = problem.objective if objective is None else objective
-        y = _batch_values(objective(problem.batch_argument(values)), n)
-    except Exception as exc:  # failures are data here, not crashes
-        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        dt = np.full(n, (time.perf_counter() - t0) / n)
-        return Batch(np.full(n, np.inf), ["error"] * n, [tb] * n, dt, np.full((n, m), np.inf))
-    viol, failed = np.zeros((n, m)), [""] * n
-    for i, v in enumerate(values if m else ()):
-        try:
-            viol[i] = _violations(problem.constraints, v)
-        except Exception as exc:  # this point's constraint failed: this point fails
-            viol[i] = np.inf
-            failed[i] = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    dt = np.full(n, (time.perf_counter() - t0) / n)
-    finite = np.isfinite(y)
-    if finite.all() and not any(failed):
-        return Batch(y, ["ok"] * n, [""] * n, dt, viol)
-    status = ["error" if e else "ok" if f else "nan" for f, e in zip(finite, failed, strict=True)]
-    error = [e or ("" if f else f"objective returned {v}")
-             for f, v, e in zip(finite, y, failed, strict=True)]
-    y = np.where(finite & np.array([not e for e in failed]), y, np.inf)
-    return Batch(y, status, error, dt, viol)
-
-
-def _batch_values(out: Any, n: int) -> np.ndarray:
-    """A vectorised objective's output as ``n`` floats, or a ValueError saying why not."""
-    if out is None:
-        raise ValueError(f"vectorized objective returned None for a batch of {n} points; "
-                         f"it must return {n} values, shape ({n},)")
-    y = np.asarray(out, dtype=float)
-    if y.size != n or (y.ndim > 1 and y.size != max(y.shape)):
-        raise ValueError(f"vectorized objective returned shape {y.shape} for a batch of {n} "
-                         f"points; it must return one value per point, shape ({n},)")
-    return y.reshape(n)

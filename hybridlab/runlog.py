@@ -76,8 +76,8 @@ class RunLog:
             self.store.close()
 
     def evaluate(self, problem: Any, executor: Any, start: int, X: np.ndarray, values: Any,
-                 phases: list[str], t0: float, fidelity: Any = None
-                 ) -> tuple[Batch, list[str], np.ndarray]:
+                 phases: list[str], t0: float, fidelity: Any = None,
+                 timeout: float | None = None) -> tuple[Batch, list[str], np.ndarray]:
         """A batch for the driver: the stored part replayed, the rest evaluated (at
         ``fidelity``) and appended in one transaction; returns the batch, its phases and
         its times since ``t0``."""
@@ -87,8 +87,7 @@ class RunLog:
             return old
         if np.ndim(fidelity):  # one per point: the rest's
             fidelity = np.asarray(fidelity, dtype=float)[k:]
-        new = problem.evaluate_many(values[k:], executor) if fidelity is None else \
-            problem.evaluate_many(values[k:], executor, fidelity=fidelity)
+        new = problem.evaluate_many(values[k:], executor, fidelity=fidelity, timeout=timeout)
         t_new = np.full(len(X) - k, time.perf_counter() - t0)
         self.append(start + k, X[k:], values[k:], new, phases[k:], t_new, problem.space,
                     fidelity)

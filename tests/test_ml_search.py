@@ -1,5 +1,7 @@
 """HybridSearchCV keeps scikit-learn's search-CV contract."""
 
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -122,6 +124,67 @@ def test_failed_fits_follow_error_score_and_the_search_goes_on():
     assert (s0.cv_results_["mean_test_score"][bad] == 0.0).all()
 
 
+class SlowFlaky(Flaky):
+    """Flaky, 20 ms a fit: a search that lasts long enough to overlap another thread."""
+
+    def fit(self, X, y):
+        time.sleep(0.02)
+        return super().fit(X, y)
+
+
+def test_a_batch_whose_fits_all_fail_keeps_its_row_in_cv_results():
+    # the warm start is a batch of one whose every fit fails; it stays row 0
+    space = {"bad": Categorical([True, False]), "c": Real(0, 1)}
+    init = [{"bad": True, "c": 0.5}]
+    for error_score in (np.nan, 0.0):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            s = HybridSearchCV(Flaky(), space, optimizer="random", n_iter=7, cv=3,
+                               init=init, random_state=0, error_score=error_score).fit(X, y)
+        assert any("All the 3 fits failed" in str(w.message) for w in caught)
+        res = s.cv_results_
+        assert len(res["params"]) == 7 == len(res["mean_test_score"]) == len(res["param_c"])
+        assert res["params"][0] == init[0] and bool(res["param_bad"][0])
+        assert res["param_c"][0] == 0.5 and res["split2_test_score"][0] == \
+            pytest.approx(error_score, nan_ok=True)
+        assert np.isnan(res["mean_fit_time"][0])  # scikit-learn kept no time for it
+        assert s.best_params_ == res["params"][s.best_index_]
+        assert s.best_score_ == pytest.approx(res["mean_test_score"][s.best_index_])
+        ok = np.isfinite(res["mean_test_score"]) & (res["mean_test_score"] != error_score)
+        assert res["rank_test_score"][s.best_index_] == 1
+        assert (res["rank_test_score"][~ok] == res["rank_test_score"].max()).all()
+
+
+def test_a_failing_grid_search_in_another_thread_still_raises():
+    # regression: HybridSearchCV used to replace scikit-learn's all-fits-failed check
+    # for the whole process while it ran
+    space = {"bad": Categorical([True, False]), "c": Real(0, 1)}
+    other: list[str] = []
+
+    def grid_searches(stop):
+        while not stop.is_set():
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    GridSearchCV(Flaky(bad=True), {"c": [0.1]}, cv=3).fit(X, y)
+                other.append("no error")
+            except ValueError as exc:
+                other.append("raised" if "fits failed" in str(exc) else str(exc))
+
+    stop = threading.Event()
+    t = threading.Thread(target=grid_searches, args=(stop,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t.start()
+        try:
+            HybridSearchCV(SlowFlaky(), space, optimizer="local", n_iter=12, cv=3,
+                           init=[{"bad": True, "c": 0.5}], random_state=0).fit(X, y)
+        finally:
+            stop.set()
+            t.join()
+    assert len(other) >= 3 and set(other) == {"raised"}
+
+
 def test_error_score_raise_and_all_failing_raise():
     with pytest.raises(RuntimeError, match="bad candidate"):
         HybridSearchCV(Flaky(bad=True), {"c": Real(0, 1)}, n_iter=3, cv=3,
@@ -130,7 +193,7 @@ def test_error_score_raise_and_all_failing_raise():
         warnings.simplefilter("ignore")
         HybridSearchCV(Flaky(bad=True), {"c": Real(0, 1)}, n_iter=3, cv=3,
                        random_state=0).fit(X, y)
-    # the lenient patch is gone afterwards: GridSearchCV raises as usual
+    # scikit-learn is left as it was: GridSearchCV raises as usual
     with pytest.raises(ValueError, match="fits failed"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         GridSearchCV(Flaky(bad=True), {"c": [0.1]}, cv=3).fit(X, y)

@@ -17,16 +17,15 @@ promising ones at full fidelity.
 
 from __future__ import annotations
 
-import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from numbers import Integral
 from typing import Any
 
 import numpy as np
 from sklearn.base import is_classifier
+from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 
@@ -36,51 +35,10 @@ from hybridlab.problem import Problem
 from hybridlab.registry import resolve
 from hybridlab.space import Space
 
+from ._failed_rows import FailedBatches, all_fits_failed
 from ._fidelity import _n_kept, _positive, _SubsampledTrain
 
 __all__ = ["HybridSearchCV"]
-
-_patch_lock = threading.Lock()
-_patch_depth = 0
-
-
-@contextmanager
-def _lenient_batches() -> Iterator[None]:
-    """Let a batch in which every fit failed count as failed candidates.
-
-    scikit-learn raises "All the N fits failed" when every fit of one
-    ``evaluate_candidates`` call fails: right for a grid evaluated in one call, wrong for
-    a search that evaluates one candidate at a time (one bad candidate would end it).
-    While a search runs, that check warns instead (the candidates get ``error_score``,
-    as failed candidates of a grid do); :class:`HybridSearchCV` raises at the end if
-    every candidate failed.
-    """
-    global _patch_depth
-    from sklearn.exceptions import FitFailedWarning
-    from sklearn.model_selection import _search
-
-    with _patch_lock:
-        if _patch_depth == 0:
-            original = _search._warn_or_raise_about_fit_failures
-
-            def lenient(results: Any, error_score: Any) -> None:
-                try:
-                    original(results, error_score)
-                except ValueError as exc:
-                    warnings.warn(str(exc), FitFailedWarning, stacklevel=2)
-
-            lenient.original = original  # type: ignore[attr-defined]
-            _search._warn_or_raise_about_fit_failures = lenient
-        _patch_depth += 1
-    try:
-        yield
-    finally:
-        with _patch_lock:
-            _patch_depth -= 1
-            if _patch_depth == 0:
-                fn = _search._warn_or_raise_about_fit_failures
-                _search._warn_or_raise_about_fit_failures = fn.original
-
 
 class HybridSearchCV(BaseSearchCV):
     """Hyperparameter search driven by a hybridlab optimizer (hybrid or single).
@@ -276,6 +234,19 @@ class HybridSearchCV(BaseSearchCV):
             raise ValueError(f"min_resources={lo:g} must be at most max_resources={hi:g}")
         return lo, hi
 
+    def fit(self, X: Any, y: Any = None, **params: Any) -> HybridSearchCV:
+        """Run the search (as :meth:`GridSearchCV.fit
+        <sklearn.model_selection.GridSearchCV.fit>`); candidates whose every fit failed
+        are in ``cv_results_`` where they were asked, with ``error_score``."""
+        self._failed_batches = FailedBatches()
+        super().fit(X, y, **params)
+        if self._failed_batches.rows:
+            self.cv_results_, where = self._failed_batches.merge(
+                self.cv_results_, float(self.error_score))
+            if hasattr(self, "best_index_"):
+                self.best_index_ = int(where[self.best_index_])
+        return self
+
     def _check_input_parameters(self, X: Any, y: Any, split_params: Any) -> None:
         # scikit-learn's hook before the search (HalvingRandomSearchCV's too): the size
         # of each training fold, for the ``n_resources`` of a subsampled search
@@ -327,17 +298,28 @@ class HybridSearchCV(BaseSearchCV):
         raised: list[BaseException] = []
         fitting = [0.0, 0.0]  # wall and this thread's CPU seconds inside scikit-learn
 
+        failed = self._failed_batches = FailedBatches()
+
         def objective(values: Any, fidelity: float | None = None) -> np.ndarray:
-            params = as_params(values)
+            params, cv, more = as_params(values), None, None
             t0, c0 = time.perf_counter(), time.thread_time()
             try:
-                if fid_range is None:
-                    results = evaluate_candidates(params, **kwargs)
-                else:
+                if fid_range is not None:
                     params, cv, more = self._at_fidelity(params, fidelity, fid_range[1], seed)
+                try:
                     results = evaluate_candidates(params, cv=cv, more_results=more, **kwargs)
-                fitting[0] += time.perf_counter() - t0
-                fitting[1] += time.thread_time() - c0
+                except ValueError as exc:
+                    if not all_fits_failed(exc):
+                        raise
+                    # every fit of this batch failed: failed candidates of the search,
+                    # not the end of it (put back into cv_results_ by fit)
+                    warnings.warn(str(exc), FitFailedWarning, stacklevel=2)
+                    failed.failed(params, more)
+                    return np.full(len(params), -float(self.error_score))
+                finally:
+                    fitting[0] += time.perf_counter() - t0
+                    fitting[1] += time.thread_time() - c0
+                failed.ok(len(params))
                 key = self._score_key(results)
             except BaseException as exc:  # not a failed fit (those give error_score)
                 raised.append(exc)
@@ -365,10 +347,8 @@ class HybridSearchCV(BaseSearchCV):
             callbacks.append(advance)
         cpu0 = time.thread_time()
         try:
-            with _lenient_batches():
-                self.optimizer_result_ = minimize(
-                    problem, optimizer, budget, seed=seed, init=self.init,
-                    callbacks=callbacks)
+            self.optimizer_result_ = minimize(problem, optimizer, budget, seed=seed,
+                                              init=self.init, callbacks=callbacks)
         finally:
             if bar is not None:
                 bar.close()
