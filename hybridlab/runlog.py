@@ -13,7 +13,7 @@ import numpy as np
 
 from .problem import Batch
 from .provenance import environment
-from .tracking import RunMismatch, RunStore, StoredEvaluations
+from .tracking import RunMismatch, RunStore, StoredEvaluations, StoreError
 
 __all__ = ["RunLog", "open_run"]
 
@@ -63,13 +63,20 @@ class RunLog:
                fidelity: Any = None) -> None:
         """Store evaluations ``start ..`` in one transaction, with the run's totals
         (``fidelity``: one for the batch or one per point)."""
+        if self.store.read_only:
+            raise StoreError(
+                f"{self.store.path} is read-only: run {self.name!r} has {self.n_stored} "
+                f"evaluations stored and needs more; copy the file somewhere writable to "
+                f"continue it (a finished run replays from a read-only store)")
         cols = space.columns(X)
         params = [{n: col[j] for n, col in cols.items()} for j in range(len(X))]
         self.store.append(self.name, start, X, params, batch, phases, times, fidelity)
 
     def finish(self, status: str, n_evals: int, seconds: float) -> None:
-        """Mark the run ended (``budget``, ``converged``, ``callback`` or ``crashed: ..``)."""
-        self.store.finish(self.name, status, n_evals, seconds)
+        """Mark the run ended (``budget``, ``converged``, ``callback`` or ``crashed: ..``);
+        a replay from a read-only store changes nothing."""
+        if not self.store.read_only:
+            self.store.finish(self.name, status, n_evals, seconds)
 
     def close(self) -> None:
         if self._owns:
@@ -130,7 +137,7 @@ def open_run(store: RunStore | str | os.PathLike, run: str | None, problem: Any,
     if not isinstance(run, str) or not run:
         raise ValueError(f"run must be a non-empty string naming the run, got {run!r}")
     owns = not isinstance(store, RunStore)
-    rs = RunStore(store) if owns else store
+    rs = RunStore(store, read_only=_write_protected(store)) if owns else store
     try:
         log = _open(rs, run, problem, optimizer, seed, budget, owns)
     except BaseException:
@@ -151,12 +158,25 @@ def _open(rs: RunStore, run: str, problem: Any, optimizer: Any, seed: int | None
         for key, mine in ident.items():
             if stored[key] != mine:
                 _refuse(rs, run, key, stored[key], mine)
-        rs.reopen_run(run)
+        if not rs.read_only:
+            rs.reopen_run(run)
         return RunLog(rs, run, rs.stored(run, dim, m), stored["seed"], owns)
+    if rs.read_only:
+        raise StoreError(f"{rs.path} is read-only and has no run {run!r} to replay: pass a "
+                         f"store you can write to")
     seed_value = int(np.random.SeedSequence(seed).entropy)
     rs.create_run(run, **ident, seed=seed_value,
                   info={"versions": environment(), "cwd": os.getcwd()})
     return RunLog(rs, run, rs.stored(run, dim, m), seed_value, owns)
+
+
+def _write_protected(path: str | os.PathLike) -> bool:
+    """A store file (or its folder, where SQLite keeps its journal) this process may not
+    write: it is opened read-only, so a finished run still replays from it."""
+    p = os.fspath(path)
+    return os.path.isfile(p) and not (os.access(p, os.W_OK)
+                                      and os.access(os.path.dirname(os.path.abspath(p)),
+                                                    os.W_OK))
 
 
 def _refuse(rs: RunStore, run: str, key: str, stored: Any, mine: Any) -> None:

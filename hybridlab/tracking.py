@@ -147,18 +147,35 @@ class RunStore:
         if self.read_only:  # never creates or changes the file (a read-only file works)
             if not self.path.is_file():
                 raise StoreError(f"no run store at {self.path}")
-            target: Any = f"{self.path.resolve().as_uri()}?mode=ro"
+            target: Any = f"{self.path.resolve().as_uri()}?mode=ro{self._immutable()}"
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             target = self.path
-        self._con = sqlite3.connect(target, timeout=timeout, isolation_level=None,
-                                    check_same_thread=False, uri=self.read_only)
+        with self._errors():  # e.g. "unable to open database file", with the path
+            self._con = sqlite3.connect(target, timeout=timeout, isolation_level=None,
+                                        check_same_thread=False, uri=self.read_only)
         try:
             with self._errors():
                 self._setup()
         except BaseException:
             self._con.close()
             raise
+
+    def _immutable(self) -> str:
+        """``&immutable=1`` for a store in a folder this process cannot write: SQLite
+        reads a WAL-mode file read-only only where it can create the ``-shm`` index
+        beside it, unless told the file cannot change (true here: nobody who is refused
+        the folder can write a journal).  A journal (``-wal``) left by a run that did
+        not close would be ignored that way, so it is refused instead."""
+        folder = self.path.resolve().parent
+        if os.access(folder, os.W_OK):
+            return ""
+        wal = self.path.with_name(self.path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(f"{self.path} has a journal ({wal.name}) from a run that did "
+                             f"not close, in a folder this process cannot write; copy both "
+                             f"files somewhere writable and open the copy")
+        return "&immutable=1"
 
     # -- plumbing -----------------------------------------------------------------------
 

@@ -204,3 +204,27 @@ def test_expensive_is_tpe_then_a_trust_region_on_all_the_data():
                                                                       "tr-global"}
     rs = [minimize(quad(4), "random", budget=30, seed=s).y for s in range(3)]
     assert r.y < min(rs)
+
+
+def _huge_on_half(x):
+    """1e308 (np.std of a few such values overflows) on half the box."""
+    return 1e308 if x[0] > 0 else float(np.sum(x**2))
+
+
+@pytest.mark.parametrize("spec", ["bayes", "expensive", "trust_region", "surrogate(ga)"])
+def test_model_based_optimizers_survive_huge_finite_values(spec):
+    # regression: "Input y contains NaN" / "array must not contain infs or NaNs"
+    p = hl.Problem(_huge_on_half, hl.Space.box(3, -1, 1))
+    r = hl.minimize(p, spec, budget=30, seed=0)
+    assert r.n_evals == 30 and r.y < 1.0
+
+
+def test_tame_targets_leaves_ordinary_values_alone_and_keeps_order():
+    from hybridlab.optimizers.gp import tame_targets
+
+    y = np.array([3.0, -2.0, 1e6])
+    assert np.array_equal(tame_targets(y), y)
+    t = tame_targets(np.array([1.0, 1e308, -1e300, 2.0]))
+    assert np.all(np.isfinite(t)) and np.isfinite(np.std(t))
+    assert list(np.argsort(t)) == [2, 0, 3, 1]
+    assert np.array_equal(tame_targets(np.array([1e300, 1e308])), [1.0, 2.0])

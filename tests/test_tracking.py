@@ -341,6 +341,48 @@ def test_read_only_store_never_creates_or_changes_a_file(tmp_path):
     assert db.read_bytes() == before
 
 
+def test_a_finished_run_replays_from_a_read_only_store(tmp_path):
+    db = tmp_path / "runs.db"
+    whole = minimize(problem(), "ga", budget=20, seed=0, store=db, run="r")
+    before = db.read_bytes()
+    with RunStore(db, read_only=True) as store:
+        again = minimize(problem(), "ga", budget=20, seed=0, store=store, run="r")
+        assert again.matches(whole)
+        with pytest.raises(StoreError, match="read-only and has no run 'new'"):
+            minimize(problem(), "ga", budget=20, seed=0, store=store, run="new")
+    assert db.read_bytes() == before
+
+
+def test_an_unfinished_run_is_not_continued_in_a_read_only_store(tmp_path):
+    db = tmp_path / "runs.db"
+    first = minimize(problem(), "ga", budget=200, seed=0, store=db, run="r",
+                     callbacks=[lambda p: p.n_evals >= 10])
+    assert first.n_evals < 200
+    with RunStore(db, read_only=True) as store, pytest.raises(
+            StoreError, match=f"read-only: run 'r' has {first.n_evals} evaluations stored"):
+        minimize(problem(), "ga", budget=200, seed=0, store=store, run="r")
+
+
+def test_a_store_in_a_folder_nobody_may_write_replays(tmp_path, monkeypatch):
+    # as on a read-only mount: SQLite cannot create the -shm index beside the file
+    db = tmp_path / "runs.db"
+    whole = minimize(problem(), "ga", budget=20, seed=0, store=db, run="r")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    assert minimize(problem(), "ga", budget=20, seed=0, store=db, run="r").matches(whole)
+    (tmp_path / "runs.db-wal").write_bytes(b"x" * 100)  # a run that did not close
+    with pytest.raises(StoreError, match="journal"):
+        RunStore(db, read_only=True)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root ignores file permissions")
+def test_a_write_protected_store_replays(tmp_path):
+    db = tmp_path / "runs.db"
+    whole = minimize(problem(), "ga", budget=20, seed=0, store=db, run="r")
+    db.chmod(0o444)
+    assert minimize(problem(), "ga", budget=20, seed=0, store=db, run="r").matches(whole)
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
                     reason="root ignores file permissions")
 def test_runs_list_reads_a_write_protected_store(tmp_path):

@@ -19,6 +19,7 @@ from scipy.stats import norm, qmc, rankdata
 
 from .base import Optimizer, Population, is_int
 from .engines import build, run
+from .gp import tame_targets
 
 __all__ = ["BayesOpt", "expected_improvement"]
 
@@ -219,6 +220,7 @@ class BayesOpt(Optimizer):
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
+        y = tame_targets(y)
         mean, std = float(np.mean(y)), float(np.std(y)) or 1.0
         z = (y - mean) / std
         refit = not believer and len(y) - self._fitted_at >= self.refit_every

@@ -27,7 +27,7 @@ from scipy.linalg import cho_solve, solve_triangular
 from scipy.linalg.lapack import dpotrf, dpotri, dpotrs
 from scipy.optimize import minimize
 
-__all__ = ["GP"]
+__all__ = ["GP", "HUGE", "tame_targets"]
 
 _S5 = np.sqrt(5.0)
 #: bounds of the log hyperparameters: length scales (on the unit box), signal and
@@ -46,6 +46,35 @@ def _matern(D2: np.ndarray, ls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r = np.sqrt(r2)
     e = np.exp(-_S5 * r)
     return (1.0 + _S5 * r + 5.0 / 3.0 * r2) * e, 5.0 / 3.0 * (1.0 + _S5 * r) * e
+
+
+#: Beyond this magnitude ``np.std`` of a few values overflows; such targets are tamed.
+HUGE = 1e150
+
+
+def tame_targets(y: np.ndarray) -> np.ndarray:
+    """Values a surrogate can standardise: ``y`` itself unless some ``|y| > HUGE`` (an
+    objective returning 1e308, where ``np.std`` overflows to NaN).  Those are clipped to
+    one span beyond the rest (largest + (max - min) of the others, or smallest minus it),
+    keeping their order relative to the rest; if every value is huge, their ranks.
+
+    Example
+    -------
+    >>> tame_targets(np.array([1.0, 3.0, 1e308]))
+    array([1., 3., 5.])
+    """
+    y = np.asarray(y, dtype=float)
+    huge = ~(np.abs(y) <= HUGE)
+    if not huge.any():
+        return y
+    rest = y[~huge]
+    if rest.size == 0:
+        from scipy.stats import rankdata
+
+        return rankdata(y)
+    lo, hi = float(rest.min()), float(rest.max())
+    span = hi - lo or 1.0
+    return np.where(huge, np.where(y > 0, hi + span, lo - span), y)
 
 
 class GP:
@@ -81,6 +110,7 @@ class GP:
         y = np.asarray(y, dtype=float).reshape(-1)
         if len(y) != len(X) or not np.all(np.isfinite(y)):
             raise ValueError("GP.fit needs one finite value per point")
+        y = tame_targets(y)
         self._mean, self._std = float(np.mean(y)), float(np.std(y)) or 1.0
         z = (y - self._mean) / self._std
         d = X.shape[1]

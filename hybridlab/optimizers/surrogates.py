@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .gp import GP
+from .gp import GP, tame_targets
 
 __all__ = ["SURROGATES", "MLPEnsemble", "make_surrogate"]
 
@@ -56,7 +56,7 @@ class MLPEnsemble:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.neural_network import MLPRegressor
 
-        X, y = np.asarray(X, float), np.asarray(y, float).reshape(-1)
+        X, y = np.asarray(X, float), tame_targets(np.asarray(y, float).reshape(-1))
         self._mean, self._std = float(np.mean(y)), float(np.std(y)) or 1.0
         z = (y - self._mean) / self._std
         rng = np.random.default_rng(self.seed)
