@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # JupyterLab refuses to run as root unless told (containers, CI machines)
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+# where torch comes from: empty = pip's default (the CUDA build on Linux x86_64);
+# make lab TORCH_INDEX=https://download.pytorch.org/whl/cpu takes PyTorch's CPU build
+TORCH_INDEX ?=
 
 .PHONY: help install lab reproduce notebooks test lint benchmarks hpo-benchmark clean
 
@@ -16,8 +19,8 @@ $(STAMP): pyproject.toml Makefile
 	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it or run make PYTHON=/path/to/python3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# the CPU build first, so that nothing pulls a multi-GB CUDA build
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	# torch first, so that nothing else picks its build; TORCH_INDEX chooses the index
+	$(BIN)/python -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -e ".[all]"
 	rm -f $(VENV)/.installed-* && touch $@
 

@@ -3,8 +3,15 @@
 * pruning -- :func:`prune_global`, :func:`prune_structured`, :func:`make_permanent`,
   :func:`permanent_copy`, :func:`is_pruned`, :func:`prunable_layers`, :func:`sparsity`,
   :func:`sparsity_schedule`, :func:`progressive_prune`, :func:`one_shot_prune`
-  (:class:`SparsityReport`, :data:`PRUNABLE`);
-* quantization -- :func:`quantize_dynamic` (eager), :func:`quantize_static` and
+  (:class:`SparsityReport`, :data:`PRUNABLE`): masks, the tensors keep their size;
+* structural pruning (torch-pruning, the ``compress`` extra) -- :func:`prune_channels`,
+  :func:`progressive_channel_prune`, :func:`channel_counts`: channels removed, so the
+  model is smaller and faster;
+* int8 with torchao (the ``compress`` extra) -- :func:`quantize_int8` (dynamic,
+  weight-only, or static through PT2E and the X86 Inductor quantizer) and
+  :func:`compile_for_inference` (``torch.compile`` with weight freezing);
+* quantization with ``torch.ao`` (deprecated by PyTorch, kept as a fallback) --
+  :func:`quantize_dynamic` (eager), :func:`quantize_static` and
   :func:`quantize_qat` (FX graph mode), and :func:`freeze_for_inference` (TorchScript):
   what works on torch 2.13 without torchao, and what is deprecated, is described in their
   docstrings;
@@ -30,6 +37,7 @@ True
 
 from __future__ import annotations
 
+from ._channels import channel_counts, progressive_channel_prune, prune_channels
 from ._distill import distill, distillation_loss, distillation_targets
 from ._model_size import (
     load_compressed,
@@ -53,10 +61,14 @@ from ._prune import (
     sparsity_schedule,
 )
 from ._quantize import freeze_for_inference, quantize_dynamic, quantize_qat, quantize_static
+from ._torchao import INT8_MODES, compile_for_inference, quantize_int8
 
 __all__ = [
+    "INT8_MODES",
     "PRUNABLE",
     "SparsityReport",
+    "channel_counts",
+    "compile_for_inference",
     "distill",
     "distillation_loss",
     "distillation_targets",
@@ -67,11 +79,14 @@ __all__ = [
     "one_shot_prune",
     "param_counts",
     "permanent_copy",
+    "progressive_channel_prune",
     "progressive_prune",
     "prunable_layers",
+    "prune_channels",
     "prune_global",
     "prune_structured",
     "quantize_dynamic",
+    "quantize_int8",
     "quantize_qat",
     "quantize_static",
     "save_compressed",

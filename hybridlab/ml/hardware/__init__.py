@@ -16,6 +16,9 @@
 * ONNX -- :func:`export_onnx`, :func:`onnx_session`, :func:`compare_inference`
   (:data:`INFERENCE_COLUMNS`; they need ``pip install onnx onnxruntime onnxscript``,
   imported when called);
+* int8 ONNX for the edge -- :func:`quantize_onnx` (ONNX Runtime's dynamic or static QDQ
+  int8), then :func:`onnx_accuracy` and :func:`onnx_latency` of the file that ships
+  (``pip install 'hybridlab[deploy]'``, imported when called);
 * several processes -- :func:`train_ddp` (:class:`DDPResult`, :func:`free_port`).
 
 Small models to try these on are in :mod:`hybridlab.ml.train` (:class:`~hybridlab.ml.train.
@@ -51,6 +54,7 @@ from ._memory import (
     reset_peak,
 )
 from ._onnx import INFERENCE_COLUMNS, compare_inference, export_onnx, onnx_session
+from ._onnx_int8 import onnx_accuracy, onnx_latency, quantize_onnx
 from ._precision import PRECISION_COLUMNS, compare_precision
 
 __all__ = [
@@ -74,8 +78,11 @@ __all__ = [
     "limit_memory",
     "measure_batching",
     "memory_stats",
+    "onnx_accuracy",
+    "onnx_latency",
     "onnx_session",
     "oom_advice",
+    "quantize_onnx",
     "reset_peak",
     "select_device",
     "set_threads",

@@ -110,9 +110,9 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike
     opset : int, optional
         ONNX opset; the exporter's default otherwise.
     dynamo : bool, optional
-        ``True``: torch's ``torch.export``-based exporter (needs ``onnxscript``);
-        ``False``: the legacy TorchScript exporter; ``None``: the first when ``onnxscript``
-        is installed.
+        Only ``True`` (or None): torch's ``torch.export``-based exporter (needs
+        ``onnxscript``), the one PyTorch keeps.  The TorchScript exporter
+        (``dynamo=False``), which PyTorch deprecates, is no longer offered.
     input_name, output_name : str
         Names of the graph's input and output.
 
@@ -127,8 +127,10 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike
     >>> onnx.load(path).graph.input[0].type.tensor_type.shape.dim[0].dim_param != ""
     True
     """
-    if dynamo is None:
-        dynamo = importlib.util.find_spec("onnxscript") is not None
+    if dynamo is False:
+        raise ValueError("dynamo=False (torch's TorchScript ONNX exporter, deprecated) is no "
+                         "longer offered: leave dynamo out to use the dynamo exporter")
+    _require("onnxscript")  # the dynamo exporter writes the graph with it
     path = Path(path)
     example = example.detach().cpu()
     if example.shape[0] == 1:
@@ -139,17 +141,11 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike
 
     def write(tmp: str) -> None:
         with _quiet_exporter():
-            if dynamo:
-                program = torch.onnx.export(
-                    model_cpu, (example,), None, dynamo=True, opset_version=opset,
-                    input_names=[input_name], output_names=[output_name], verbose=False,
-                    dynamic_shapes=({0: torch.export.Dim("batch")},))
-                program.save(tmp, external_data=False)
-            else:
-                torch.onnx.export(
-                    model_cpu, (example,), tmp, dynamo=False, opset_version=opset,
-                    input_names=[input_name], output_names=[output_name],
-                    dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}})
+            program = torch.onnx.export(
+                model_cpu, (example,), None, dynamo=True, opset_version=opset,
+                input_names=[input_name], output_names=[output_name], verbose=False,
+                dynamic_shapes=({0: torch.export.Dim("batch")},))
+            program.save(tmp, external_data=False)
         _require("onnx").checker.check_model(tmp)
 
     try:

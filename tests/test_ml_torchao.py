@@ -1,0 +1,71 @@
+"""int8 quantization with torchao (hybridlab.ml.compress.quantize_int8)."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import pytest
+import torch
+
+pytest.importorskip("torchao")
+
+from hybridlab.ml.compress import compile_for_inference, quantize_int8
+from hybridlab.ml.train import SmallCNN, accuracy, digits_data, fit
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return digits_data(seed=0)
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    train, val, _ = digits
+    torch.manual_seed(0)
+    model = SmallCNN(channels=(16, 32), hidden=128)
+    fit(model, train, val, lr=3e-3, epochs=6, seed=0, device="cpu")
+    return model.eval()
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "weight_only"])
+def test_linear_weights_become_int8_and_accuracy_holds(trained, digits, mode):
+    test = digits[2]
+    before = copy.deepcopy(trained.state_dict())
+    q = quantize_int8(trained, mode)
+    assert "Int8" in type(q.head[2].weight).__name__  # a torchao int8 tensor
+    assert type(trained.head[2].weight) is torch.nn.Parameter  # the original untouched
+    assert all(torch.equal(before[k], v) for k, v in trained.state_dict().items())
+    assert abs(accuracy(q, test) - accuracy(trained, test)) <= 0.01
+
+
+def test_static_int8_covers_convolutions_and_any_batch(trained, digits):
+    train, _, test = digits
+    calibration = train.tensors[0][:512]
+    q = quantize_int8(trained, "static", calibration=calibration)
+    ops = {str(n.target) for n in q.graph.nodes if n.op == "call_function"}
+    assert any("quantize_per_channel" in op for op in ops)  # conv and linear weights
+    x = test.tensors[0][:7]
+    assert q(x).shape == (7, 10) and q(x[:1]).shape == (1, 10)
+    assert abs(accuracy(q, test) - accuracy(trained, test)) <= 0.02
+
+
+def test_compiled_static_model_gives_the_same_outputs(trained, digits):
+    train, _, test = digits
+    q = quantize_int8(trained, "static",
+                      calibration=(train.tensors[0][:256], train.tensors[1][:256]))
+    x = test.tensors[0][:1]
+    t0 = time.perf_counter()
+    fast = compile_for_inference(q, x)
+    assert time.perf_counter() - t0 < 120
+    with torch.no_grad():
+        assert torch.allclose(fast(x), q(x), atol=0.05)
+
+
+def test_bad_arguments_name_the_fix(trained):
+    with pytest.raises(ValueError, match="mode must be one of"):
+        quantize_int8(trained, "int4")
+    with pytest.raises(ValueError, match="needs calibration="):
+        quantize_int8(trained, "static")
