@@ -1,4 +1,4 @@
-"""int8 quantization with what ships with torch (no torchao), and a frozen CPU runtime.
+"""The fallback: int8 with torch.ao (deprecated by PyTorch), and a TorchScript runtime.
 
 What exists on torch 2.13 (CPU build), checked when this module was written:
 
@@ -16,9 +16,11 @@ What exists on torch 2.13 (CPU build), checked when this module was written:
   (and is not installed by this module).
 
 So :func:`quantize_static` and :func:`quantize_qat` use the FX path and
-:func:`quantize_dynamic` the eager one; the deprecation warnings are caught (they would
-otherwise fire on every call) and the path used is recorded on the returned model as
-``model.quantization_path_``. When torch drops ``torch.ao.quantization`` these functions
+:func:`quantize_dynamic` the eager one; torch's deprecation warnings are left visible, and
+each call adds a ``FutureWarning`` naming the replacement (:func:`quantize_int8` with
+torchao, or ONNX Runtime). The path used is recorded on the returned model as
+``model.quantization_path_``. These functions are the fallback, kept for what the
+case studies recorded with them. When torch drops ``torch.ao.quantization`` these functions
 raise ``ImportError`` with that explanation; the replacement is torchao's ``quantize_``
 (dynamic) and ``prepare_pt2e`` / ``convert_pt2e`` (static).
 
@@ -26,8 +28,8 @@ Speed: an FX-quantized model run eagerly pays Python overhead per node (quantize
 dequantize, each quantized op), which at batch 1 costs more than the int8 kernels save.
 :func:`freeze_for_inference` traces and freezes a model with TorchScript
 (``torch.jit.trace`` + ``torch.jit.freeze``, itself deprecated in favour of torch.compile /
-torch.export, warnings caught), which removes that overhead; compare float and quantized
-models in the same runtime.
+torch.export; :func:`compile_for_inference` is the replacement), which removes that
+overhead; compare float and quantized models in the same runtime.
 
 Example
 -------
@@ -67,15 +69,13 @@ _MIGRATION = ("torch.ao.quantization is not available in this torch; install tor
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Silence the deprecation warnings of torch.ao.quantization / torch.jit (see module)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\..*")
-        warnings.filterwarnings("ignore", message=r".*deprecated.*", category=UserWarning)
-        warnings.filterwarnings("ignore", message=r".*reduce_range will be deprecated.*")
-        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated.*")
-        warnings.filterwarnings("ignore", message=r".*is deprecated.*",
-                                category=DeprecationWarning)
-        yield
+    """Run a torch.ao / TorchScript path: one ``FutureWarning`` from hybridlab names its
+    replacement, and torch's own deprecation warnings are left visible (not silenced)."""
+    warnings.warn("this function runs torch.ao.quantization / TorchScript, which PyTorch "
+                  "deprecates; hybridlab keeps it as a fallback: use quantize_int8 "
+                  "(torchao) and compile_for_inference, or ONNX Runtime "
+                  "(hybridlab.ml.hardware.quantize_onnx)", FutureWarning, stacklevel=3)
+    yield
 
 
 def _float_copy(model: nn.Module) -> nn.Module:
