@@ -15,6 +15,10 @@ int8 kernels are fast only once compiled: run eagerly, its tensor subclasses and
 static mode's quantize/dequantize pairs are slower than the float model.
 :func:`compile_for_inference` compiles with Inductor's weight freezing, which turns a
 static model's pairs into fused int8 oneDNN kernels -- the form to measure latency on.
+Measured on the digits CNN at batch 1, one thread (``reports/deploy-stack``): static int8
+855-1051 µs eager, 250-377 µs compiled, float 136 µs eager -- compiling cuts int8's time
+about 3x, yet on a model this small neither beats eager float, and ONNX Runtime (19 µs)
+is the fast path.
 """
 
 from __future__ import annotations
