@@ -10,7 +10,7 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 # make lab TORCH_INDEX=https://download.pytorch.org/whl/cpu takes PyTorch's CPU build
 TORCH_INDEX ?=
 
-.PHONY: help install lab reproduce notebooks test lint benchmarks hpo-benchmark clean
+.PHONY: help install lab reproduce notebooks test lint benchmarks hpo-benchmark floors clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -49,7 +49,21 @@ test: lint  ## lint, unit tests, and every notebook headless in quick mode
 	$(BIN)/python -m pytest -n 2 --doctest-modules hybridlab tests --nbmake $(NOTEBOOKS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-benchmarks: install  ## performance scripts: overhead, parallel/Ray speed-up, store, vectorised, dashboard, training, compression
+FLOOR_TESTS := tests/test_driver.py tests/test_problem.py tests/test_deadline.py tests/test_space.py \
+	tests/test_ml_search.py tests/test_study_stats.py tests/test_study_compare.py tests/test_bayes.py \
+	tests/test_model_based.py tests/test_optuna_sampler.py tests/test_tracking.py tests/test_constraints.py \
+	tests/test_hybrid.py tests/test_combinators.py tests/test_asha.py tests/test_ml_train.py \
+	tests/test_ml_data.py tests/test_study_report.py tests/test_cli.py tests/test_ga.py tests/test_pso.py \
+	tests/test_local.py tests/test_ml_effects.py tests/test_ml_measure.py
+
+floors:  ## the core tests on the lowest versions pyproject.toml declares (in .venv-floors)
+	@test -x .venv-floors/bin/python || $(PYTHON) -m venv .venv-floors
+	.venv-floors/bin/python -m pip install --quiet torch==2.13.0 "pytest>=8" "hypothesis>=6.100" \
+		$$($(PYTHON) benchmarks/floors.py)
+	.venv-floors/bin/python -m pip install --quiet --no-deps -e .
+	.venv-floors/bin/python -m pytest -q -p no:cacheprovider $(FLOOR_TESTS)
+
+benchmarks: install  ## performance scripts: overhead, parallel/Ray speed-up, store, vectorised, dashboard, training, compression, ONNX int8
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/parallel.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/scale.py
@@ -57,6 +71,7 @@ benchmarks: install  ## performance scripts: overhead, parallel/Ray speed-up, st
 	OMP_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/python benchmarks/dashboard.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/training.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/compression.py
+	$(BIN)/python benchmarks/onnx_int8.py
 
 hpo-benchmark: install  ## hybrid HPO vs Optuna TPE, GP and random on 9 tasks, 5 seeds (~50 min on 2 cores)
 	$(BIN)/python benchmarks/hpo.py --jobs 2 --methods expensive bayes trust_region \

@@ -60,13 +60,20 @@ def test_compare_with_two_jobs(tmp_path):
     assert (out / "runs.csv").exists()
 
 
-def test_cli_errors_are_one_line(tmp_path):
-    for argv in (["compare", "--seeds", "x"], ["compare", "--functions", "nope"],
-                 ["frobnicate"]):
-        proc = subprocess.run([sys.executable, "-m", "hybridlab.cli", *argv],
-                              capture_output=True, text=True)
-        assert proc.returncode == 2
-        assert len(proc.stderr.strip().splitlines()) == 1 and "error" in proc.stderr
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    # one real process (what a shell sees), the other cases in this one (same code path)
+    proc = subprocess.run([sys.executable, "-m", "hybridlab.cli", "frobnicate"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "error" in proc.stderr
+    for argv in (["compare", "--seeds", "x"], ["compare", "--functions", "nope"]):
+        try:
+            rc = main(argv)
+        except SystemExit as stop:  # argparse's own errors exit
+            rc = stop.code
+        err = capsys.readouterr().err
+        assert rc == 2
+        assert len(err.strip().splitlines()) == 1 and "error" in err
     assert main(["compare", "--optimizers", "nope", "--dims", "2", "--out",
                  str(tmp_path / "x")]) == 2
     assert main(["report", str(tmp_path)]) == 2

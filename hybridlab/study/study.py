@@ -330,8 +330,9 @@ def _read_table(file: Path, dtypes: dict[str, str]) -> pd.DataFrame:
         return pd.read_parquet(file).astype(dtypes)
     numeric = {c for c, t in dtypes.items() if _is_numpy(t) and np.dtype(t).kind in "biuf"}
     text = {c: str for c in dtypes if c not in numeric}
+    # round_trip: pandas < 2.2's default parser can be one ulp off what was written
     df = pd.read_csv(file, dtype=text, keep_default_na=False,
-                     na_values={c: [""] for c in numeric})
+                     na_values={c: [""] for c in numeric}, float_precision="round_trip")
     return df.astype(dtypes)
 
 
