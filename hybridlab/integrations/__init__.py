@@ -15,6 +15,10 @@
   Optuna's ``study.optimize``, storage and dashboard; :func:`~hybridlab.integrations.
   optuna_sampler.suggest` draws a hybridlab space with ``trial.suggest_*`` (for Optuna's
   own samplers on the same space).
+* :func:`~hybridlab.integrations.optuna_export.to_optuna` (extra ``peers``): any hybridlab
+  run (a ``Result``, or a stored run's evaluations) as an Optuna study, in memory or in
+  Optuna's RDB storage, for Optuna's plots, optuna-dashboard and
+  :func:`~hybridlab.integrations.optuna_export.param_importances` (fANOVA).
 
 Importing this package imports neither Ray nor Optuna; both classes load on first use.
 
@@ -22,7 +26,7 @@ Example
 -------
 >>> import hybridlab.integrations as integrations
 >>> sorted(integrations.__all__)
-['HybridSampler', 'HybridSearcher', 'suggest']
+['HybridSampler', 'HybridSearcher', 'param_importances', 'suggest', 'to_optuna']
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["HybridSampler", "HybridSearcher", "suggest"]
+__all__ = ["HybridSampler", "HybridSearcher", "param_importances", "suggest", "to_optuna"]
 
 _LAZY = {"HybridSearcher": ".ray_tune", "HybridSampler": ".optuna_sampler",
-         "suggest": ".optuna_sampler"}
+         "suggest": ".optuna_sampler", "to_optuna": ".optuna_export",
+         "param_importances": ".optuna_export"}
 
 
 def __getattr__(name: str) -> Any:
