@@ -19,14 +19,18 @@
   run (a ``Result``, or a stored run's evaluations) as an Optuna study, in memory or in
   Optuna's RDB storage, for Optuna's plots, optuna-dashboard and
   :func:`~hybridlab.integrations.optuna_export.param_importances` (fANOVA).
+* :class:`~hybridlab.integrations.tensorboard.TensorBoardLogger` (extra ``tracking``): a
+  ``minimize`` callback that logs each evaluation, the best so far, each phase and the
+  best point's hparams to TensorBoard.
 
 Importing this package imports neither Ray nor Optuna; both classes load on first use.
 
 Example
 -------
 >>> import hybridlab.integrations as integrations
->>> sorted(integrations.__all__)
-['HybridSampler', 'HybridSearcher', 'param_importances', 'suggest', 'to_optuna']
+>>> sorted(integrations.__all__)  # doctest: +NORMALIZE_WHITESPACE
+['HybridSampler', 'HybridSearcher', 'TensorBoardLogger', 'param_importances', 'suggest',
+ 'to_optuna']
 """
 
 from __future__ import annotations
@@ -34,11 +38,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["HybridSampler", "HybridSearcher", "param_importances", "suggest", "to_optuna"]
+__all__ = ["HybridSampler", "HybridSearcher", "TensorBoardLogger", "param_importances",
+           "suggest", "to_optuna"]
 
 _LAZY = {"HybridSearcher": ".ray_tune", "HybridSampler": ".optuna_sampler",
          "suggest": ".optuna_sampler", "to_optuna": ".optuna_export",
-         "param_importances": ".optuna_export"}
+         "param_importances": ".optuna_export", "TensorBoardLogger": ".tensorboard"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,92 @@
+"""A :func:`hybridlab.minimize` callback that logs a run to TensorBoard (extra ``tracking``).
+
+:class:`TensorBoardLogger` writes, with ``torch.utils.tensorboard.SummaryWriter``, one step
+per evaluation: ``value`` (the objective; failures are skipped), ``best_so_far``, and
+``value/<phase>`` for each phase of a hybrid (so a GA's and a local search's evaluations
+are two curves).  When the run ends it writes the best point's parameters as hparams with
+``best_y`` and ``n_evals`` as their metrics, so TensorBoard's HParams tab compares runs.
+
+Example
+-------
+>>> import tempfile, numpy as np, hybridlab as hl
+>>> folder = tempfile.mkdtemp()
+>>> p = hl.Problem(lambda x: float(np.sum(x ** 2)), hl.Space.box(2, -1, 1))
+>>> r = hl.minimize(p, "ga>>local", budget=60, seed=0,
+...                 callbacks=[TensorBoardLogger(folder + "/run0")])  # doctest: +ELLIPSIS
+>>> from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+>>> acc = EventAccumulator(folder + "/run0"); _ = acc.Reload()
+>>> len(acc.Scalars("value")), "best_so_far" in acc.Tags()["scalars"]
+(60, True)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TensorBoardLogger"]
+
+
+def _writer(log_dir: str | os.PathLike) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as exc:  # tensorboard is an optional extra
+        raise ImportError("TensorBoardLogger needs tensorboard: pip install "
+                          "'hybridlab[tracking]'") from exc
+    return SummaryWriter(log_dir=os.fspath(log_dir))
+
+
+class TensorBoardLogger:
+    """Log every evaluation of a run to TensorBoard (see the module docstring).
+
+    Parameters
+    ----------
+    log_dir : str or path
+        The run's folder (``tensorboard --logdir`` its parent to compare runs).
+    hparams : dict, optional
+        Extra hyperparameters of the run to record with the best point's (e.g. the
+        optimizer's name and seed).
+    """
+
+    def __init__(self, log_dir: str | os.PathLike, hparams: dict[str, Any] | None = None
+                 ) -> None:
+        self.log_dir = os.fspath(log_dir)
+        self.hparams = dict(hparams or {})
+        self._writer: Any = None
+        self._best = math.inf
+
+    def __call__(self, progress: Any) -> bool:
+        if self._writer is None:
+            self._writer = _writer(self.log_dir)
+        ys = np.asarray(progress.batch_y, dtype=float)
+        first = progress.n_evals - len(ys) + 1
+        for i, (y, phase) in enumerate(zip(ys, progress.batch_phase, strict=True)):
+            step = first + i
+            if np.isfinite(y):
+                self._best = min(self._best, float(y))
+                self._writer.add_scalar("value", float(y), step)
+                self._writer.add_scalar(f"value/{phase}", float(y), step)
+            if np.isfinite(self._best):
+                self._writer.add_scalar("best_so_far", self._best, step)
+        return False
+
+    def close(self, result: Any) -> None:
+        """Write the hparams of the best point (when the run ended normally) and close."""
+        if self._writer is None:
+            self._writer = _writer(self.log_dir)
+        try:
+            if result is not None:
+                x = result.x if isinstance(result.x, dict) else \
+                    {f"x{i}": float(v) for i, v in enumerate(np.ravel(result.x))}
+                params = {k: v if isinstance(v, int | float | str | bool) else str(v)
+                          for k, v in {**self.hparams, **x}.items()}
+                self._writer.add_hparams(
+                    params, {"hparam/best_y": float(result.y),
+                             "hparam/n_evals": float(result.n_evals)},
+                    run_name=".")
+        finally:
+            self._writer.close()
+            self._writer = None

@@ -1,0 +1,56 @@
+"""Logging a run to TensorBoard (hybridlab.integrations.TensorBoardLogger), read back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorboard")
+
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import hybridlab as hl
+from hybridlab.integrations import TensorBoardLogger
+
+
+def _read(folder):
+    acc = EventAccumulator(str(folder))
+    acc.Reload()
+    return acc
+
+
+def flaky(x):
+    if x[0] > 0.8:
+        raise RuntimeError("crash")
+    return float(np.sum(x**2))
+
+
+def test_every_evaluation_its_phase_and_the_best_so_far_are_logged(tmp_path):
+    p = hl.Problem(flaky, hl.Space.box(2, -1, 1))
+    r = hl.minimize(p, "ga>>local", budget=80, seed=0,
+                    callbacks=[TensorBoardLogger(tmp_path / "run", {"seed": 0})])
+    acc = _read(tmp_path / "run")
+    h = r.history
+    ok = h[h["status"] == "ok"]
+    values = acc.Scalars("value")
+    assert [e.step for e in values] == ok["eval"].tolist()
+    assert np.allclose([e.value for e in values], ok["y"], rtol=1e-6)
+    best = acc.Scalars("best_so_far")
+    assert best[-1].value == pytest.approx(r.y) and best[-1].step == 80
+    phases = {t.split("/", 1)[1] for t in acc.Tags()["scalars"] if t.startswith("value/")}
+    assert phases == set(h["phase"]) and (h["status"] != "ok").any()
+
+
+def test_the_best_point_is_written_as_hparams(tmp_path):
+    space = hl.Space({"lr": hl.Real(1e-3, 1, log=True), "act": hl.Categorical(["a", "b"])})
+    p = hl.Problem(lambda q: (np.log10(q["lr"]) + 1) ** 2 + (q["act"] == "b"), space)
+    hl.minimize(p, "random", budget=20, seed=0,
+                callbacks=[TensorBoardLogger(tmp_path / "run", {"optimizer": "random"})])
+    files = list((tmp_path / "run").rglob("events.out.tfevents.*"))
+    assert files
+    tags = set()
+    for f in files:
+        acc = EventAccumulator(str(f.parent))
+        acc.Reload()
+        tags |= set(acc.Tags()["scalars"])
+    assert {"hparam/best_y", "hparam/n_evals"} <= tags
