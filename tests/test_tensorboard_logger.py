@@ -54,3 +54,20 @@ def test_the_best_point_is_written_as_hparams(tmp_path):
         acc.Reload()
         tags |= set(acc.Tags()["scalars"])
     assert {"hparam/best_y", "hparam/n_evals"} <= tags
+
+
+def test_a_training_run_logs_each_epochs_metrics(tmp_path):
+    import torch
+
+    from hybridlab.ml.train import TinyMLP, fit
+
+    torch.manual_seed(0)
+    X, y = torch.randn(128, 4), torch.randint(0, 3, (128,))
+    data = torch.utils.data.TensorDataset(X, y)
+    history = fit(TinyMLP(4, 8, 3), data, data, epochs=3, seed=0,
+                  callbacks=[TensorBoardLogger(tmp_path / "fit")])
+    acc = _read(tmp_path / "fit")
+    loss = acc.Scalars("train/train_loss")
+    assert [e.step for e in loss] == [1, 2, 3]
+    assert np.allclose([e.value for e in loss], history["train_loss"], rtol=1e-6)
+    assert "train/val_accuracy" in acc.Tags()["scalars"]

@@ -1,10 +1,14 @@
-"""A :func:`hybridlab.minimize` callback that logs a run to TensorBoard (extra ``tracking``).
+"""Callbacks that log to TensorBoard (extra ``tracking``): an optimization run or a training.
 
 :class:`TensorBoardLogger` writes, with ``torch.utils.tensorboard.SummaryWriter``, one step
 per evaluation: ``value`` (the objective; failures are skipped), ``best_so_far``, and
 ``value/<phase>`` for each phase of a hybrid (so a GA's and a local search's evaluations
 are two curves).  When the run ends it writes the best point's parameters as hparams with
 ``best_y`` and ``n_evals`` as their metrics, so TensorBoard's HParams tab compares runs.
+
+The same object is a callback of :func:`hybridlab.ml.train.fit`: each epoch's numeric
+history columns (``train_loss``, ``val_loss``, ``val_accuracy``, ``lr``, ...) become
+``train/<column>`` at step ``epoch``, and the writer closes when training ends.
 
 Example
 -------
@@ -72,6 +76,21 @@ class TensorBoardLogger:
             if np.isfinite(self._best):
                 self._writer.add_scalar("best_so_far", self._best, step)
         return False
+
+    def on_epoch_end(self, state: Any) -> None:
+        """:func:`~hybridlab.ml.train.fit`'s hook: the epoch's numeric metrics."""
+        if self._writer is None:
+            self._writer = _writer(self.log_dir)
+        for key, value in state.metrics.items():
+            if key != "epoch" and isinstance(value, int | float | np.number) \
+                    and not isinstance(value, bool) and math.isfinite(float(value)):
+                self._writer.add_scalar(f"train/{key}", float(value), int(state.epoch))
+
+    def on_train_end(self, state: Any) -> None:
+        """:func:`~hybridlab.ml.train.fit`'s hook: flush and close the writer."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def close(self, result: Any) -> None:
         """Write the hparams of the best point (when the run ended normally) and close."""
