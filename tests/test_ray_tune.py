@@ -5,7 +5,6 @@ run real ``Tuner``s on a local two-CPU Ray.  All skip when Ray Tune is not insta
 """
 
 import math
-import os
 import subprocess
 import sys
 
@@ -227,22 +226,13 @@ def iterative(config):
 
 
 @pytest.fixture(scope="module")
-def local_ray():
-    """A quiet local Ray with two CPUs; this module's functions are shipped by value
-    (Ray's workers cannot import ``tests/`` modules)."""
-    import ray
+def local_ray(ray_session):
+    """The session's local Ray; this module's functions are shipped by value (Ray's
+    workers cannot import ``tests/`` modules)."""
     from ray import cloudpickle
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR", object_store_memory=100 * 1024**2)
-    yield ray
-    if started:
-        ray.shutdown()
+    yield ray_session
     cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 

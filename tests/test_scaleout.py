@@ -13,7 +13,6 @@ which do not see ``tests/`` on their path, can import them.
 """
 
 import logging
-import os
 
 import pandas as pd
 import pytest
@@ -30,21 +29,13 @@ SPECS = ["ga", "ga>>local"]
 
 
 @pytest.fixture(scope="module")
-def ray_pool():
-    """``ray.util.multiprocessing.Pool(2)`` on a local two-CPU Ray, started once here."""
-    ray = pytest.importorskip("ray")
+def ray_pool(ray_session):
+    """``ray.util.multiprocessing.Pool(2)`` on the session's local two-CPU Ray."""
     from ray.util.multiprocessing import Pool
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR", object_store_memory=100 * 1024**2)
     pool = Pool(2)
     yield pool
     pool.terminate()
-    if started:
-        ray.shutdown()
 
 
 @pytest.fixture(scope="module")
