@@ -55,8 +55,9 @@ def _require(name: str) -> Any:
     try:
         return importlib.import_module(name)
     except ImportError as exc:
-        raise ImportError(f"hybridlab.ml.hardware's ONNX functions need onnx and onnxruntime: "
-                          f"{_PIP} (missing: {exc.name})") from exc
+        raise ImportError(f"hybridlab.ml.hardware's ONNX functions need onnx and onnxruntime, "
+                          f"the deploy extra: pip install 'hybridlab[deploy]' (or {_PIP}; "
+                          f"missing: {exc.name})") from exc
 
 
 __all__ = ["INFERENCE_COLUMNS", "compare_inference", "export_onnx", "onnx_session"]

@@ -35,7 +35,6 @@ True
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 import time
@@ -48,25 +47,11 @@ from torch.utils.data import DataLoader
 
 from hybridlab.io import atomic_write
 
-from ._onnx import onnx_session
+from ._onnx import _require, onnx_session
 
 __all__ = ["onnx_accuracy", "onnx_latency", "quantize_onnx"]
 
 _MODES = ("dynamic", "static")
-
-_EXTRA = "pip install 'hybridlab[deploy]'"
-
-
-def _require(name: str) -> Any:
-    """Import ``onnx`` or an ``onnxruntime`` module, or raise an ImportError naming the
-    ``deploy`` extra (they are optional: the rest of the hardware room works without them)."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise ImportError(f"hybridlab.ml.hardware's int8 ONNX functions need onnx and "
-                          f"onnxruntime, the deploy extra: {_EXTRA} (missing: {exc.name})"
-                          ) from exc
-
 
 def _as_array(x: Any) -> np.ndarray:
     """A float32, C-contiguous numpy copy-or-view of a tensor or array."""
