@@ -21,6 +21,7 @@ from hybridlab.ml.train import SmallCNN
 from hybridlab.reporting import render_sections
 
 TARGETS = ("tuned beats default by >= 5 points",
+           "tuned beats default, early stopping by >= 5 points",
            "hybrid reaches Bayesian result in no more trials")
 
 
@@ -52,12 +53,19 @@ def test_quick_run_writes_report(quick_result):
 
 def test_headline_rows_and_columns(quick_result):
     head = quick_result.headline
-    assert list(head.setting) == ["default", *SEARCHERS, "default, 3x epochs"]
+    assert list(head.setting) == ["default", *SEARCHERS, "default, 3x epochs",
+                                  "default, early stopping"]
     for col in ("test_acc_mean", "test_acc_ci95", "gain_pts_mean", "gain_pts_ci95",
+                "gain_vs_fair_pts_mean", "gain_vs_fair_pts_ci95", "epochs_median",
                 "trials_to_bayes_median", "search_seconds_mean", "val_acc_best_median"):
         assert col in head.columns
     assert head.test_acc_mean.between(0, 1).all()
-    assert head.set_index("setting").loc["default", "gain_pts_mean"] == 0.0
+    h = head.set_index("setting")
+    assert h.loc["default", "gain_pts_mean"] == 0.0
+    assert h.loc["default, early stopping", "gain_vs_fair_pts_mean"] == 0.0
+    # early stopping trains at most 10x the epochs, and the others exactly theirs
+    stopped = h.loc["default, early stopping", "epochs_median"]
+    assert 1 <= stopped <= 10 * h.loc["default", "epochs_median"]
     assert math.isnan(head.test_acc_ci95.iloc[0])  # one seed: no interval
     curves = quick_result.tables["curves"]
     assert len(curves) == len(SEARCHERS) * 3  # budget 3 per searcher

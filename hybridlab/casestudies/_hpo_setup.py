@@ -8,8 +8,8 @@ from typing import Any
 
 from hybridlab.space import Categorical, Integer, Real, Space
 
-__all__ = ["BAYESIAN", "DEFAULTS", "EPOCHS", "HEADLINE_TASK", "HYBRIDS", "LONGER",
-           "SEARCHERS", "SPACE", "TASKS"]
+__all__ = ["BAYESIAN", "CONTROLS", "DEFAULTS", "EARLY_STOPPED", "EPOCHS", "HEADLINE_TASK",
+           "HYBRIDS", "LONGER", "PATIENCE", "SEARCHERS", "SPACE", "TASKS"]
 
 #: what a user starts from (SmallCNN() defaults, Adam lr 1e-3, batch 32 as in Keras)
 DEFAULTS: dict[str, Any] = {"lr": 1e-3, "n_conv": 2, "channels": 8, "kernel": 3,
@@ -39,3 +39,10 @@ TASKS: dict[str, dict[str, Any]] = {
 HEADLINE_TASK = "noisy-small"
 #: the control row: the default settings trained three times as many epochs
 LONGER = "default, 3x epochs"
+#: the fair baseline: the default settings trained to convergence -- up to 10x
+#: :data:`EPOCHS`, stopped when validation loss has not improved for :data:`PATIENCE`
+#: epochs, best epoch's weights restored (it sees the validation split, as every search does)
+EARLY_STOPPED = "default, early stopping"
+PATIENCE = 10
+#: the rows that are not searches
+CONTROLS = (LONGER, EARLY_STOPPED)

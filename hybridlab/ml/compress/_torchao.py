@@ -24,6 +24,8 @@ is the fast path.
 from __future__ import annotations
 
 import copy
+import logging
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,12 +38,27 @@ __all__ = ["INT8_MODES", "compile_for_inference", "quantize_int8"]
 INT8_MODES = ("dynamic", "weight_only", "static")
 
 
+class _CudaKernelsOnCpu(logging.Filter):
+    """Drops torchao's "Failed to load .../_C_<kernel>.so" records on a torch without
+    CUDA: those libraries hold CUDA kernels (mxfp8, CUTLASS) that the CPU paths here never
+    use, and each record prints the file's absolute path at import time."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return torch.cuda.is_available() or not record.getMessage().startswith(
+            "Failed to load")
+
+
 def _torchao() -> Any:
+    log = logging.getLogger("torchao")
+    quiet = _CudaKernelsOnCpu()
+    log.addFilter(quiet)
     try:
         import torchao
     except ImportError as exc:  # an optional extra
         raise ImportError("int8 quantization with torchao needs it: pip install "
                           "'hybridlab[compress]'") from exc
+    finally:
+        log.removeFilter(quiet)
     return torchao
 
 
@@ -172,7 +189,13 @@ class _Frozen:
                 return self.compiled(x)
         import torch._inductor.config as inductor_config
 
-        with inductor_config.patch(freezing=True), torch.no_grad():
+        with inductor_config.patch(freezing=True), torch.no_grad(), \
+                warnings.catch_warnings():
+            # Inductor's own lowering of quantized weights copies a tensor with
+            # torch.tensor(tensor) (torch/_inductor/mkldnn_lowerings.py) and warns about it
+            # at every compilation; nothing a caller can change, so that one is filtered.
+            warnings.filterwarnings("ignore", message="To copy construct from a tensor",
+                                    category=UserWarning, module="torch._inductor")
             out = self.compiled(x)
         self.shapes.add(shape)
         return out
