@@ -22,15 +22,19 @@
 * :class:`~hybridlab.integrations.tensorboard.TensorBoardLogger` (extra ``tracking``): a
   ``minimize`` callback that logs each evaluation, the best so far, each phase and the
   best point's hparams to TensorBoard.
+* :class:`~hybridlab.integrations.lightning.LightningObjective` (extra ``lightning``): a
+  PyTorch Lightning ``LightningModule`` trained by a ``Trainer`` per configuration as an
+  objective; with ``fidelity`` (epochs) runs resume from checkpoints, so
+  ``MultiFidelity``'s rungs stop unpromising runs early.
 
-Importing this package imports neither Ray nor Optuna; both classes load on first use.
+Importing this package imports none of these frameworks; each loads on first use.
 
 Example
 -------
 >>> import hybridlab.integrations as integrations
 >>> sorted(integrations.__all__)  # doctest: +NORMALIZE_WHITESPACE
-['HybridSampler', 'HybridSearcher', 'TensorBoardLogger', 'param_importances', 'suggest',
- 'to_optuna']
+['HybridSampler', 'HybridSearcher', 'LightningObjective', 'MetricHistory',
+ 'TensorBoardLogger', 'param_importances', 'suggest', 'to_optuna']
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["HybridSampler", "HybridSearcher", "TensorBoardLogger", "param_importances",
-           "suggest", "to_optuna"]
+__all__ = ["HybridSampler", "HybridSearcher", "LightningObjective", "MetricHistory",
+           "TensorBoardLogger", "param_importances", "suggest", "to_optuna"]
 
 _LAZY = {"HybridSearcher": ".ray_tune", "HybridSampler": ".optuna_sampler",
          "suggest": ".optuna_sampler", "to_optuna": ".optuna_export",
-         "param_importances": ".optuna_export", "TensorBoardLogger": ".tensorboard"}
+         "param_importances": ".optuna_export", "TensorBoardLogger": ".tensorboard",
+         "LightningObjective": ".lightning", "MetricHistory": ".lightning"}
 
 
 def __getattr__(name: str) -> Any:
