@@ -22,6 +22,8 @@
 * :class:`~hybridlab.integrations.tensorboard.TensorBoardLogger` (extra ``tracking``): a
   ``minimize`` callback that logs each evaluation, the best so far, each phase and the
   best point's hparams to TensorBoard.
+* :class:`~hybridlab.integrations.mlflow.MLflowLogger` (extra ``tracking``): the same as
+  an MLflow run (a local SQLite store by default), with the history as an artifact.
 * :class:`~hybridlab.integrations.lightning.LightningObjective` (extra ``lightning``): a
   PyTorch Lightning ``LightningModule`` trained by a ``Trainer`` per configuration as an
   objective; with ``fidelity`` (epochs) runs resume from checkpoints, so
@@ -33,7 +35,7 @@ Example
 -------
 >>> import hybridlab.integrations as integrations
 >>> sorted(integrations.__all__)  # doctest: +NORMALIZE_WHITESPACE
-['HybridSampler', 'HybridSearcher', 'LightningObjective', 'MetricHistory',
+['HybridSampler', 'HybridSearcher', 'LightningObjective', 'MLflowLogger', 'MetricHistory',
  'TensorBoardLogger', 'param_importances', 'suggest', 'to_optuna']
 """
 
@@ -42,13 +44,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["HybridSampler", "HybridSearcher", "LightningObjective", "MetricHistory",
+__all__ = ["HybridSampler", "HybridSearcher", "LightningObjective", "MLflowLogger",
+           "MetricHistory",
            "TensorBoardLogger", "param_importances", "suggest", "to_optuna"]
 
 _LAZY = {"HybridSearcher": ".ray_tune", "HybridSampler": ".optuna_sampler",
          "suggest": ".optuna_sampler", "to_optuna": ".optuna_export",
          "param_importances": ".optuna_export", "TensorBoardLogger": ".tensorboard",
-         "LightningObjective": ".lightning", "MetricHistory": ".lightning"}
+         "LightningObjective": ".lightning", "MetricHistory": ".lightning",
+         "MLflowLogger": ".mlflow"}
 
 
 def __getattr__(name: str) -> Any:

@@ -25,11 +25,10 @@ Example
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
-import numpy as np
+from ._run_logger import RunLogger, flat_params
 
 __all__ = ["TensorBoardLogger"]
 
@@ -43,7 +42,7 @@ def _writer(log_dir: str | os.PathLike) -> Any:
     return SummaryWriter(log_dir=os.fspath(log_dir))
 
 
-class TensorBoardLogger:
+class TensorBoardLogger(RunLogger):
     """Log every evaluation of a run to TensorBoard (see the module docstring).
 
     Parameters
@@ -57,34 +56,16 @@ class TensorBoardLogger:
 
     def __init__(self, log_dir: str | os.PathLike, hparams: dict[str, Any] | None = None
                  ) -> None:
+        super().__init__()
         self.log_dir = os.fspath(log_dir)
         self.hparams = dict(hparams or {})
         self._writer: Any = None
-        self._best = math.inf
 
-    def __call__(self, progress: Any) -> bool:
+    def _scalars(self, values: dict[str, float], step: int) -> None:
         if self._writer is None:
             self._writer = _writer(self.log_dir)
-        ys = np.asarray(progress.batch_y, dtype=float)
-        first = progress.n_evals - len(ys) + 1
-        for i, (y, phase) in enumerate(zip(ys, progress.batch_phase, strict=True)):
-            step = first + i
-            if np.isfinite(y):
-                self._best = min(self._best, float(y))
-                self._writer.add_scalar("value", float(y), step)
-                self._writer.add_scalar(f"value/{phase}", float(y), step)
-            if np.isfinite(self._best):
-                self._writer.add_scalar("best_so_far", self._best, step)
-        return False
-
-    def on_epoch_end(self, state: Any) -> None:
-        """:func:`~hybridlab.ml.train.fit`'s hook: the epoch's numeric metrics."""
-        if self._writer is None:
-            self._writer = _writer(self.log_dir)
-        for key, value in state.metrics.items():
-            if key != "epoch" and isinstance(value, int | float | np.number) \
-                    and not isinstance(value, bool) and math.isfinite(float(value)):
-                self._writer.add_scalar(f"train/{key}", float(value), int(state.epoch))
+        for name, value in values.items():
+            self._writer.add_scalar(name, value, step)
 
     def on_train_end(self, state: Any) -> None:
         """:func:`~hybridlab.ml.train.fit`'s hook: flush and close the writer."""
@@ -98,13 +79,10 @@ class TensorBoardLogger:
             self._writer = _writer(self.log_dir)
         try:
             if result is not None:
-                x = result.x if isinstance(result.x, dict) else \
-                    {f"x{i}": float(v) for i, v in enumerate(np.ravel(result.x))}
-                params = {k: v if isinstance(v, int | float | str | bool) else str(v)
-                          for k, v in {**self.hparams, **x}.items()}
                 self._writer.add_hparams(
-                    params, {"hparam/best_y": float(result.y),
-                             "hparam/n_evals": float(result.n_evals)},
+                    flat_params(result, self.hparams),
+                    {"hparam/best_y": float(result.y),
+                     "hparam/n_evals": float(result.n_evals)},
                     run_name=".")
         finally:
             self._writer.close()
