@@ -230,3 +230,20 @@ def test_progress_bar_counts_candidates(capsys):
     err = capsys.readouterr().err
     assert "6/6" in err and "best=" in err
     assert len(s.cv_results_["params"]) == 6
+
+
+def test_energy_per_candidate_is_measured_and_adds_up():
+    pytest.importorskip("codecarbon")
+    from sklearn.svm import SVC
+
+    X, y = load_iris(return_X_y=True)
+    s = HybridSearchCV(SVC(), {"C": Real(1e-2, 1e2, log=True)}, optimizer="ga", n_iter=12,
+                       cv=3, random_state=0, energy=True).fit(X, y)
+    kwh = s.cv_results_["energy_kwh"]
+    assert len(kwh) == len(s.cv_results_["params"]) == 12 and (kwh >= 0).all()
+    assert 0 < kwh.sum() <= s.energy_kwh_ * (1 + 1e-9)  # the batches are part of the search
+    assert s.energy_method_.split(":")[0] in ("RAPL", "estimate", "Intel Power Gadget",
+                                             "powermetrics")
+    plain = HybridSearchCV(SVC(), {"C": Real(1e-2, 1e2, log=True)}, optimizer="ga",
+                           n_iter=12, cv=3, random_state=0).fit(X, y)
+    assert plain.best_params_ == s.best_params_ and "energy_kwh" not in plain.cv_results_

@@ -73,6 +73,13 @@ class HybridSearchCV(BaseSearchCV):
         ``n_iter``; the optimizer starts from them.
     progress : bool, default=False
         Show a tqdm progress bar over the candidates with the best score so far.
+    energy : bool, default=False
+        Measure energy with codecarbon, offline (extra ``energy``;
+        :class:`~hybridlab.energy.EnergyMonitor`): each batch of candidates as one
+        measurement, shared among its candidates by their fit + score time, in
+        ``cv_results_["energy_kwh"]``; the search's total in ``energy_kwh_`` and how
+        codecarbon measured (counters or its load-times-TDP estimate) in
+        ``energy_method_``.
     resource : str, optional
         What the fidelity of a multi-fidelity optimizer
         (:class:`~hybridlab.fidelity.MultiFidelity`) controls, as in scikit-learn's
@@ -151,7 +158,8 @@ class HybridSearchCV(BaseSearchCV):
                  random_state: Any = None, error_score: Any = np.nan,
                  return_train_score: bool = False,
                  init: Sequence[Mapping[str, Any]] | None = None,
-                 progress: bool = False, resource: str | None = None,
+                 progress: bool = False, energy: bool = False,
+                 resource: str | None = None,
                  min_resources: float | None = None,
                  max_resources: float | None = None) -> None:
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
@@ -163,6 +171,7 @@ class HybridSearchCV(BaseSearchCV):
         self.random_state = random_state
         self.init = init
         self.progress = progress
+        self.energy = energy
         self.resource = resource
         self.min_resources = min_resources
         self.max_resources = max_resources
@@ -239,13 +248,47 @@ class HybridSearchCV(BaseSearchCV):
         <sklearn.model_selection.GridSearchCV.fit>`); candidates whose every fit failed
         are in ``cv_results_`` where they were asked, with ``error_score``."""
         self._failed_batches = FailedBatches()
-        super().fit(X, y, **params)
+        self._energy = None
+        if self.energy:
+            from hybridlab.energy import EnergyMonitor
+
+            self._energy, self._candidate_kwh = EnergyMonitor().start(), []
+        try:
+            super().fit(X, y, **params)
+        finally:
+            if self._energy is not None:
+                self._energy.stop()
         if self._failed_batches.rows:
             self.cv_results_, where = self._failed_batches.merge(
                 self.cv_results_, float(self.error_score))
             if hasattr(self, "best_index_"):
                 self.best_index_ = int(where[self.best_index_])
+        if self._energy is not None:  # asked order = cv_results_ order, failed rows too
+            self.cv_results_["energy_kwh"] = np.asarray(self._candidate_kwh, float)
+            self.energy_kwh_, self.energy_method_ = self._energy.kwh, self._energy.method
         return self
+
+    def _measured(self, evaluate: Any, params: list[dict[str, Any]], **kw: Any) -> Any:
+        """``evaluate(params, **kw)``, with its energy shared among the candidates by
+        their fit + score time when ``energy`` is on."""
+        if self._energy is None:
+            return evaluate(params, **kw)
+        tracker = self._energy._tracker
+        tracker.start_task()
+        results = None
+        try:
+            results = evaluate(params, **kw)
+            return results
+        finally:
+            kwh = float(tracker.stop_task().energy_consumed)
+            n = len(params)
+            share = np.full(n, 1.0 / n)
+            if results is not None:
+                t = (np.asarray(results["mean_fit_time"], float)[-n:]
+                     + np.asarray(results["mean_score_time"], float)[-n:])
+                if np.isfinite(t).all() and t.sum() > 0:
+                    share = t / t.sum()
+            self._candidate_kwh.extend(kwh * share)
 
     def _check_input_parameters(self, X: Any, y: Any, split_params: Any) -> None:
         # scikit-learn's hook before the search (HalvingRandomSearchCV's too): the size
@@ -307,7 +350,8 @@ class HybridSearchCV(BaseSearchCV):
                 if fid_range is not None:
                     params, cv, more = self._at_fidelity(params, fidelity, fid_range[1], seed)
                 try:
-                    results = evaluate_candidates(params, cv=cv, more_results=more, **kwargs)
+                    results = self._measured(evaluate_candidates, params, cv=cv,
+                                             more_results=more, **kwargs)
                 except ValueError as exc:
                     if not all_fits_failed(exc):
                         raise
