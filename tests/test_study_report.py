@@ -116,3 +116,29 @@ def test_returned_figures_render_as_png_in_an_ipython_shell():
         assert data["image/png"][:4] == b"\x89PNG"
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_cd_diagram_bars_are_the_pairs_the_tests_call_not_different():
+    pytest.importorskip("scikit_posthocs")
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=12)
+    table = pd.DataFrame({"a": base, "b": base + rng.normal(0, 0.01, 12),  # a ~ b
+                          "c": base + 5 + rng.random(12)})                # c always worse
+    from hybridlab.study.stats import average_ranks, pairwise_wilcoxon_holm
+
+    p = pairwise_wilcoxon_holm(table)
+    assert np.allclose(p, p.T) and (np.diag(p) == 1).all()
+    assert p.loc["a", "b"] >= 0.05 > p.loc["a", "c"]
+    ranks = average_ranks(table)
+    fig = plot_ranks(ranks, pvalues=p)
+    joined = []
+    for bar in fig.crossbars:
+        xs = np.concatenate([line.get_xdata() for line in bar])
+        joined.append(sorted(n for n, r in ranks.items()
+                             if xs.min() - 1e-9 <= r <= xs.max() + 1e-9))
+    assert joined == [["a", "b"]]
+    # the study's own diagram uses the matrix its report prints
+    ranking = compare(["random", "ga"], suite(dims=(2,), instances=1,
+                                             functions=["sphere"]),
+                      budget=30, seeds=2, progress=False).ranks()
+    assert list(ranking.all_pairs.index) == ["random", "ga"]

@@ -273,17 +273,50 @@ def _cliques(ranks: np.ndarray, cd: float) -> list[tuple[int, int]]:
     return out
 
 
-def plot_ranks(ranks: pd.Series, cd: float | None = None, title: str | None = None
-               ) -> Figure:
-    """Critical-difference diagram (Demšar 2006): average ranks on an axis (1 = best, on
-    the left); optimizers whose ranks differ by less than ``cd`` are joined by a bar.
+def _posthocs_diagram(ranks: pd.Series, pvalues: pd.DataFrame, alpha: float,
+                      title: str | None) -> Figure:
+    try:
+        import scikit_posthocs as sp
+    except ImportError as exc:  # an optional extra
+        raise ImportError("critical-difference diagrams from pairwise p-values need "
+                          "scikit-posthocs: pip install 'hybridlab[stats]'") from exc
+    r = ranks.astype(float)
+    missing = set(r.index) ^ set(pvalues.index)
+    if missing:
+        raise ValueError(f"ranks and pvalues must name the same optimizers; they differ in "
+                         f"{sorted(map(str, missing))}")
+    fig = Figure(figsize=(7.5, 1.6 + 0.3 * math.ceil(len(r) / 2)), layout="constrained")
+    ax = fig.subplots()
+    drawn = sp.critical_difference_diagram(r, pvalues.loc[r.index, r.index], alpha=alpha,
+                                           ax=ax)
+    fig.crossbars = drawn.get("crossbars", [])  # the bars drawn, for a reader (or a test)
+    ax.set_title(title or f"average ranks (bars: pairwise p >= {alpha:g})", fontsize=10)
+    return fig
+
+
+def plot_ranks(ranks: pd.Series, cd: float | None = None, title: str | None = None, *,
+               pvalues: pd.DataFrame | None = None, alpha: float = 0.05) -> Figure:
+    """Critical-difference diagram (Demšar 2006): average ranks on an axis (1 = best).
+
+    With ``pvalues`` (a square matrix of corrected pairwise p-values, e.g.
+    :func:`hybridlab.study.stats.pairwise_wilcoxon_holm`) it is drawn by scikit-posthocs'
+    ``critical_difference_diagram`` (extra ``stats``): optimizers joined by a bar are
+    those whose pairwise test has ``p >= alpha`` -- the same tests as the report's
+    verdicts.  Without, optimizers whose ranks differ by less than the Nemenyi critical
+    difference ``cd`` are joined.
 
     Examples
     --------
     >>> fig = plot_ranks(pd.Series({"a": 1.2, "b": 2.1, "c": 2.7}), cd=1.0)
     >>> fig.axes[0].get_title()
     'average ranks'
+    >>> p = pd.DataFrame([[1, .01, .01], [.01, 1, .4], [.01, .4, 1]], index=list("abc"),
+    ...                  columns=list("abc"))
+    >>> plot_ranks(pd.Series({"a": 1.2, "b": 2.1, "c": 2.7}), pvalues=p).axes[0].get_title()
+    'average ranks (bars: pairwise p >= 0.05)'
     """
+    if pvalues is not None:
+        return _posthocs_diagram(ranks, pvalues, alpha, title)
     r = ranks.astype(float).sort_values(kind="stable")
     names, vals = list(r.index), r.to_numpy()
     k = len(names)

@@ -29,7 +29,7 @@ PLOTS = {
                     "Final values over seeds, one panel per problem."),
     "ranks.png": ("Ranks", "plot_ranks",
                   "Friedman average ranks; optimizers joined by a bar are not significantly "
-                  "different (Nemenyi critical difference)."),
+                  "different by the all-pairs Wilcoxon-Holm tests (matrix in Statistics)."),
 }
 
 
@@ -73,15 +73,20 @@ def _tables(study: Study, reference: str | None, alpha: float) -> list[str]:
     ranks = pd.DataFrame({"optimizer": f.ranks.index, "average rank": f.ranks.to_numpy()})
     out += ["## Statistics\n",
             f"Friedman test over {f.n_blocks} problems (median final {measure} over seeds): "
-            f"chi2 = {_fmt(f.statistic)}, p = {_fmt(f.pvalue)}; Nemenyi critical "
-            f"difference {_fmt(f.cd)} at alpha = {alpha}.\n",
+            f"chi2 = {_fmt(f.statistic)}, p = {_fmt(f.pvalue)} (Nemenyi critical "
+            f"difference {_fmt(f.cd)} at alpha = {alpha}, not used for the diagram).\n",
             _md(ranks), "",
             *([f"With {f.n_blocks} blocks the smallest possible two-sided Wilcoxon p-value is "
                f"{2 / 2 ** f.n_blocks:.3g}: add problems for significance.\n"]
               if 0 < f.n_blocks < 6 else []),
             f"Wilcoxon signed-rank tests against **{ranking.reference}** over problems, "
             f"Holm-corrected (alpha = {alpha}); a win is a lower final {measure}.\n",
-            _md(ranking.pairwise), ""]
+            _md(ranking.pairwise), "",
+            "Every pair, Wilcoxon signed-rank over problems, Holm-corrected over all "
+            f"{len(ranking.all_pairs) * (len(ranking.all_pairs) - 1) // 2} pairs (a "
+            "stricter family than the table above): the ranks diagram joins the pairs with "
+            f"p >= {alpha}.\n",
+            _md(ranking.all_pairs, index=True), ""]
     vs = study.versus_components()
     if len(vs):
         out += ["## Hybrids versus their components\n",

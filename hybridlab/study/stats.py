@@ -4,6 +4,8 @@
   Nemenyi critical difference used by the rank plot;
 * :func:`wilcoxon_holm`: every optimizer against a reference with the Wilcoxon
   signed-rank test, p-values corrected for multiple comparisons by :func:`holm`;
+* :func:`pairwise_wilcoxon_holm`: every pair of optimizers, Holm over all pairs -- the
+  p-values the critical-difference diagram is drawn from;
 * :func:`against_baselines`: the same on a long table of results, every method against
   several baselines, Holm over all tests of a budget;
 * :func:`bootstrap_median_ci`: a seeded bootstrap confidence interval of a median.
@@ -25,7 +27,7 @@ from scipy import stats
 
 __all__ = [
     "Friedman", "against_baselines", "average_ranks", "bootstrap_median_ci",
-    "critical_difference", "friedman", "holm", "wilcoxon_holm",
+    "critical_difference", "friedman", "holm", "pairwise_wilcoxon_holm", "wilcoxon_holm",
 ]
 
 
@@ -195,6 +197,39 @@ def wilcoxon_holm(table: pd.DataFrame, reference: str | None = None,
     verdict = np.where(out["wins"] > out["losses"], "better", "worse")
     out["verdict"] = np.where(out["significant"], verdict, "no difference")
     out.attrs["reference"] = reference
+    return out
+
+
+def pairwise_wilcoxon_holm(table: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of optimizers: two-sided Wilcoxon signed-rank test over the blocks,
+    Holm-corrected over all ``k (k - 1) / 2`` pairs.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Blocks x optimizers, lower is better; ``inf`` (crashed) is the worst value.
+
+    Returns
+    -------
+    DataFrame
+        Optimizers x optimizers, the corrected p-values (1 on the diagonal): the matrix
+        :func:`hybridlab.study.plots.plot_ranks` draws a critical-difference diagram from
+        (pairs with ``p >= alpha`` are joined by a bar).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0) + 0.5,
+    ...                   "c": np.arange(10.0) + np.arange(1, 11)})
+    >>> pairwise_wilcoxon_holm(t).round(4).loc["a"].tolist()
+    [1.0, 0.0059, 0.0059]
+    """
+    t = _finite(table)
+    names = list(t.columns)
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    p = [_wilcoxon((t[b] - t[a]).to_numpy())[1] for a, b in pairs]
+    out = pd.DataFrame(np.ones((len(names), len(names))), index=names, columns=names)
+    for (a, b), ph in zip(pairs, holm(p) if p else [], strict=True):
+        out.loc[a, b] = out.loc[b, a] = float(ph)
     return out
 
 

@@ -23,12 +23,15 @@ _FORMATS = ("csv", "parquet")
 @dataclass(frozen=True)
 class Ranking:
     """What :meth:`Study.ranks` returns: the Friedman test (average ranks, p-value,
-    critical difference) and the Wilcoxon-Holm table against the reference."""
+    critical difference), the Wilcoxon-Holm table against the reference, and the
+    Wilcoxon p-values of every pair, Holm-corrected over all pairs (``all_pairs``, what
+    the critical-difference diagram is drawn from)."""
 
     friedman: stats.Friedman
     pairwise: pd.DataFrame
     reference: str
     blocks: str
+    all_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def ranks(self) -> pd.Series:
@@ -199,7 +202,8 @@ class Study:
         table = metrics.block_table(self.final(), blocks=blocks)
         reference = self.optimizers[0] if reference is None else reference
         return Ranking(stats.friedman(table, alpha),
-                       stats.wilcoxon_holm(table, reference, alpha), reference, blocks)
+                       stats.wilcoxon_holm(table, reference, alpha), reference, blocks,
+                       stats.pairwise_wilcoxon_holm(table))
 
     def versus_components(self) -> pd.DataFrame:
         """Each hybrid against each of its components in the study (paired by problem and
@@ -238,11 +242,14 @@ class Study:
 
     def plot_ranks(self, path: str | os.PathLike | None = None, blocks: str = "problem",
                    alpha: float = 0.05) -> Any:
-        """Critical-difference diagram of the Friedman average ranks."""
-        f = self.ranks(blocks=blocks, alpha=alpha).friedman
-        title = (f"average ranks over {f.n_blocks} {blocks} blocks "
-                 f"(Friedman p = {f.pvalue:.3g}, CD = {f.cd:.2f} at alpha = {alpha})")
-        fig = plots.plot_ranks(f.ranks, f.cd, title=title)
+        """Critical-difference diagram of the Friedman average ranks; a bar joins the
+        optimizers whose all-pairs Wilcoxon-Holm test (``ranks().all_pairs``) has
+        ``p >= alpha``."""
+        ranking = self.ranks(blocks=blocks, alpha=alpha)
+        f = ranking.friedman
+        title = (f"average ranks over {f.n_blocks} {blocks} blocks (Friedman p = "
+                 f"{f.pvalue:.3g}); bars: pairwise Wilcoxon-Holm p >= {alpha}")
+        fig = plots.plot_ranks(f.ranks, title=title, pvalues=ranking.all_pairs, alpha=alpha)
         return plots.save_figure(fig, path) if path else fig
 
     # -- storage ------------------------------------------------------------------------
@@ -330,9 +337,11 @@ def _read_table(file: Path, dtypes: dict[str, str]) -> pd.DataFrame:
         return pd.read_parquet(file).astype(dtypes)
     numeric = {c for c, t in dtypes.items() if _is_numpy(t) and np.dtype(t).kind in "biuf"}
     text = {c: str for c in dtypes if c not in numeric}
-    # round_trip: pandas < 2.2's default parser can be one ulp off what was written
+    # pandas 2's default parser can be one ulp off what was written, so it gets
+    # "round_trip"; pandas 3 parses exactly by default and deprecates the argument
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
     df = pd.read_csv(file, dtype=text, keep_default_na=False,
-                     na_values={c: [""] for c in numeric}, float_precision="round_trip")
+                     na_values={c: [""] for c in numeric}, **exact)
     return df.astype(dtypes)
 
 
