@@ -41,11 +41,14 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import math
 import tempfile
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +116,10 @@ class LightningObjective:
     workdir : path, optional
         Where the per-configuration checkpoints go (default: a temporary folder removed
         with the object).
+    verbose : bool, default False
+        Let Lightning's per-run INFO lines through (device summary, tips, "Restoring
+        states from the checkpoint path at ...", the stop reason): a search runs dozens
+        of short fits, and those lines would bury the output.  Warnings always pass.
 
     Notes
     -----
@@ -129,7 +136,7 @@ class LightningObjective:
                  make_data: Callable[[dict[str, Any]], Any], *, monitor: str = "val_loss",
                  mode: str = "min", max_epochs: int = 10, seed: int = 0,
                  trainer_kwargs: Mapping[str, Any] | None = None,
-                 workdir: str | Path | None = None) -> None:
+                 workdir: str | Path | None = None, verbose: bool = False) -> None:
         if not callable(make_module) or not callable(make_data):
             raise ValueError("make_module and make_data must be callables of the "
                              "configuration (params -> LightningModule / loaders)")
@@ -140,6 +147,7 @@ class LightningObjective:
         self.make_module, self.make_data = make_module, make_data
         self.monitor, self.mode, self.max_epochs, self.seed = monitor, mode, max_epochs, seed
         self.trainer_kwargs = dict(trainer_kwargs or {})
+        self.verbose = verbose
         self._tmp = None if workdir is not None else tempfile.TemporaryDirectory(
             prefix="hybridlab-lightning-")
         self.workdir = Path(workdir if workdir is not None else self._tmp.name)
@@ -183,13 +191,44 @@ class LightningObjective:
         module = self.make_module(params)
         data = self.make_data(params)
         history = MetricHistory(self.monitor)
-        trainer = self._trainer(epochs, history)
         resume = ckpt if ckpt.exists() and max(done, default=0) < epochs else None
-        if isinstance(data, tuple | list):
-            train, val = data
-            trainer.fit(module, train_dataloaders=train, val_dataloaders=val,
-                        ckpt_path=resume)
-        else:
-            trainer.fit(module, datamodule=data, ckpt_path=resume)
+        # the checkpoints are this object's own files: full state (optimizer, loops),
+        # loaded as such
+        with _quiet(not self.verbose):
+            trainer = self._trainer(epochs, history)
+            if isinstance(data, tuple | list):
+                train, val = data
+                trainer.fit(module, train_dataloaders=train, val_dataloaders=val,
+                            ckpt_path=resume, weights_only=False)
+            else:
+                trainer.fit(module, datamodule=data, ckpt_path=resume, weights_only=False)
+            trainer.save_checkpoint(ckpt, weights_only=False)
         done.update(history.values)
-        trainer.save_checkpoint(ckpt)
+
+
+class _InfoOnly(logging.Filter):
+    """Drops INFO (and lower) records; warnings and errors pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO
+
+
+@contextlib.contextmanager
+def _quiet(on: bool) -> Iterator[None]:
+    """Hold back Lightning's INFO lines (its loggers ``lightning.pytorch`` and
+    ``lightning.fabric``) while one objective's run trains."""
+    loggers = [logging.getLogger(n) for n in ("lightning.pytorch", "lightning.fabric")]
+    handlers = [h for lg in loggers for h in lg.handlers]
+    flt = _InfoOnly()
+    for target in (*loggers, *handlers) if on else ():
+        target.addFilter(flt)
+    try:
+        with warnings.catch_warnings():
+            # Lightning's own pytree helper builds torch's LeafSpec, which torch 2.13
+            # deprecates (FutureWarning at every first fit); nothing a caller can change
+            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`",
+                                    category=FutureWarning)
+            yield
+    finally:
+        for target in (*loggers, *handlers) if on else ():
+            target.removeFilter(flt)
