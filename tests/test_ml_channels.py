@@ -79,3 +79,14 @@ def test_progressive_pruning_is_deterministic(trained, data):
     runs = [progressive_channel_prune(copy.deepcopy(trained), EXAMPLE, train, val, target=0.4,
                                       steps=2, lr=1e-3, seed=3)[1] for _ in range(2)]
     assert runs[0].equals(runs[1])
+
+
+def test_a_pruned_model_saves_smaller_and_reloads_the_same(trained, tmp_path):
+    model = prune_channels(copy.deepcopy(trained), EXAMPLE, 0.5).eval()
+    torch.save(trained.state_dict(), tmp_path / "dense.pt")
+    torch.save(model, tmp_path / "pruned.pt")  # the module: its shapes changed
+    back = torch.load(tmp_path / "pruned.pt", weights_only=False).eval()
+    x = torch.randn(7, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(back(x), model(x))
+    assert (tmp_path / "pruned.pt").stat().st_size < 0.5 * (tmp_path / "dense.pt").stat().st_size

@@ -69,3 +69,27 @@ def test_bad_arguments_name_the_fix(trained):
         quantize_int8(trained, "int4")
     with pytest.raises(ValueError, match="needs calibration="):
         quantize_int8(trained, "static")
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "weight_only"])
+def test_int8_weights_save_smaller_and_reload_the_same(trained, mode, tmp_path):
+    q = quantize_int8(trained, mode)
+    torch.save(trained.state_dict(), tmp_path / "float.pt")
+    torch.save(q.state_dict(), tmp_path / "int8.pt")
+    back = quantize_int8(SmallCNN(channels=(16, 32), hidden=128).eval(), mode)
+    back.load_state_dict(torch.load(tmp_path / "int8.pt", weights_only=False), assign=True)
+    x = torch.randn(4, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(back(x), q(x))
+    float_bytes = (tmp_path / "float.pt").stat().st_size
+    assert (tmp_path / "int8.pt").stat().st_size < 0.55 * float_bytes
+
+
+def test_static_int8_round_trips_through_torch_export(trained, digits, tmp_path):
+    calib = digits[0].tensors[0][:64]
+    q = quantize_int8(trained, "static", calibration=calib)
+    x = digits[2].tensors[0][:3]
+    torch.export.save(torch.export.export(q, (x,)), tmp_path / "int8.pt2")
+    back = torch.export.load(tmp_path / "int8.pt2").module()
+    with torch.no_grad():
+        assert torch.equal(back(x), q(x))
