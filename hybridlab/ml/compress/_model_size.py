@@ -185,13 +185,13 @@ def _decode(rec: Mapping[str, Any]) -> Any:
         return _decode_plain(rec)
     if kind == "quantized":
         ints = _decode_plain(rec["int_repr"])
-        with warnings.catch_warnings():  # "quantized tensor creation ... is deprecated"
-            warnings.simplefilter("ignore", UserWarning)
-            if rec["scheme"] == "per_tensor":
-                return torch._make_per_tensor_quantized_tensor(ints, rec["scale"],
-                                                               rec["zero_point"])
-            return torch._make_per_channel_quantized_tensor(ints, rec["scale"],
-                                                            rec["zero_point"], rec["axis"])
+        # torch.ao's quantized tensors are deprecated in torch 2.13, and torch says so
+        # here: the compact format of the FX fallback lets that warning through
+        if rec["scheme"] == "per_tensor":
+            return torch._make_per_tensor_quantized_tensor(ints, rec["scale"],
+                                                           rec["zero_point"])
+        return torch._make_per_channel_quantized_tensor(ints, rec["scale"],
+                                                        rec["zero_point"], rec["axis"])
     if kind in ("tuple", "list"):
         items = [_decode(r) for r in rec["items"]]
         return tuple(items) if kind == "tuple" else items
