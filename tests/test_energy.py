@@ -45,3 +45,19 @@ def test_bad_arguments_raise_value_error():
     with pytest.raises(ValueError, match="measure_power_secs"):
         EnergyMonitor(measure_power_secs=0)
     assert EnergyMonitor().summary()["method"] == "not measured"
+
+
+def test_a_study_measures_each_runs_energy_along_the_run():
+    from hybridlab.benchmarks import suite
+    from hybridlab.study import compare
+
+    problems = suite(dims=(2,), instances=1, functions=["sphere"])
+    study = compare(["random", "ga"], problems, budget=40, seeds=2, progress=False,
+                    energy=True)
+    runs = study.runs
+    assert runs["energy_kwh"].notna().all() and (runs["energy_kwh"] >= 0).all()
+    for _, g in runs.groupby(["optimizer", "seed"]):
+        assert g["energy_kwh"].is_monotonic_increasing  # cumulative along the run
+    assert study.meta["energy_method"].split(":")[0] in METHODS.values()
+    plain = compare(["random"], problems, budget=40, seeds=1, progress=False)
+    assert plain.runs["energy_kwh"].isna().all() and plain.meta["energy_method"] is None

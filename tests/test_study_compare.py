@@ -24,7 +24,8 @@ def study():
 def test_runs_and_hits_are_tidy(study):
     r = study.runs
     assert r.columns.tolist() == ["optimizer", "problem", "dim", "seed", "eval", "best_so_far",
-                                  "gap", "seconds", "objective_seconds", "status"]
+                                  "gap", "seconds", "objective_seconds", "status",
+                                  "energy_kwh"]
     assert r[["optimizer", "problem", "seed"]].drop_duplicates().shape[0] == 3 * 2 * 2
     assert r["dim"].dtype == np.int64 and r["eval"].dtype == np.int64
     assert (r["status"] == "budget").all()

@@ -57,8 +57,10 @@ def crashed(labels: dict[str, Any], status: str, seconds: float) -> dict[str, An
 
 
 def trajectory(labels: dict[str, Any], h: pd.DataFrame, seconds: float,
-               stopped: str) -> dict[str, Any]:
-    """A run's history (``best_so_far, time, seconds`` columns) on the log grid."""
+               stopped: str, kwh: float | None = None) -> dict[str, Any]:
+    """A run's history (``best_so_far, time, seconds`` columns) on the log grid; with
+    ``kwh`` (the run's measured energy) also ``energy``: that energy apportioned along
+    the run by wall time, cumulative at each grid evaluation."""
     best = h["best_so_far"].to_numpy(dtype=float)
     grid = log_grid(len(best))
     wall = h["time"].to_numpy(dtype=float)[grid - 1]
@@ -66,16 +68,20 @@ def trajectory(labels: dict[str, Any], h: pd.DataFrame, seconds: float,
         wall[-1] = seconds
     prev = np.concatenate([[np.inf], best[:-1]])
     improved = np.flatnonzero(best < prev)
-    return {**labels, "status": stopped, "seconds": seconds, "eval": grid,
-            "best": best[grid - 1], "time": wall,
-            "objective": np.cumsum(h["seconds"].to_numpy(dtype=float))[grid - 1],
-            "improved_eval": improved + 1.0, "improved_best": best[improved]}
+    out = {**labels, "status": stopped, "seconds": seconds, "eval": grid,
+           "best": best[grid - 1], "time": wall,
+           "objective": np.cumsum(h["seconds"].to_numpy(dtype=float))[grid - 1],
+           "improved_eval": improved + 1.0, "improved_best": best[improved]}
+    if kwh is not None and wall.size:
+        out["energy"] = kwh * wall / wall[-1] if wall[-1] > 0 else np.full(wall.size, kwh)
+    return out
 
 
 #: columns and dtypes of ``Study.runs`` and ``Study.hits``
 RUN_DTYPES = {"optimizer": "str", "problem": "str", "dim": "int64", "seed": "int64",
               "eval": "int64", "best_so_far": "float64", "gap": "float64",
-              "seconds": "float64", "objective_seconds": "float64", "status": "str"}
+              "seconds": "float64", "objective_seconds": "float64", "status": "str",
+              "energy_kwh": "float64"}
 HIT_DTYPES = {"optimizer": "str", "problem": "str", "dim": "int64", "seed": "int64",
               "target": "float64", "evals": "float64", "spent": "float64"}
 
@@ -96,6 +102,8 @@ def runs_frame(results: list[dict[str, Any]], f_opts: Mapping[str, float | None]
         cols["gap"].append(gap)
         cols["seconds"].append([r["seconds"]] if crashed else r["time"])
         cols["objective_seconds"].append([np.nan] if crashed else r["objective"])
+        energy = r.get("energy")
+        cols["energy_kwh"].append(np.full(n, np.nan) if energy is None or crashed else energy)
     flat = {k: np.concatenate(v) if v else [] for k, v in cols.items()}
     return _typed(flat, RUN_DTYPES)
 

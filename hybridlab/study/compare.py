@@ -60,6 +60,7 @@ class Cell:
     seed: int
     store: str | None = None
     run: str | None = None
+    energy: bool = False
 
 
 def run_cell(cell: Cell) -> dict[str, Any]:
@@ -74,6 +75,11 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     from ..tracking import RunMismatch, StoreError
 
     out = cell_labels(cell.optimizer, cell.problem, cell.seed, cell.objective.space.dim)
+    monitor = None
+    if cell.energy:
+        from ..energy import EnergyMonitor
+
+        monitor = EnergyMonitor(tracking_mode="process").start()
     t0 = time.perf_counter()
     try:
         res = minimize(cell.objective, build_optimizer(cell.spec), budget=cell.budget,
@@ -83,7 +89,13 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     except Exception as exc:  # a crashing optimizer is a result too
         msg = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return crashed(out, f"crashed: {msg}", time.perf_counter() - t0)
-    return trajectory(out, res.history, res.seconds, res.stopped)
+    finally:
+        if monitor is not None:
+            monitor.stop()
+    if monitor is None:
+        return trajectory(out, res.history, res.seconds, res.stopped)
+    return {**trajectory(out, res.history, res.seconds, res.stopped, monitor.kwh),
+            "energy_method": monitor.method}
 
 
 # -- inputs ---------------------------------------------------------------------------
@@ -191,7 +203,7 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
             executor: Executor | None = None,
             targets: Sequence[float] | Mapping[str, Sequence[float]] | None = None, *,
             name: str = "study", progress: bool = True,
-            store: str | Path | None = None) -> Study:
+            store: str | Path | None = None, energy: bool = False) -> Study:
     """Run every (optimizer, problem, seed) cell and return a :class:`Study`.
 
     Parameters
@@ -232,6 +244,12 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
         arguments and store replays finished runs and resumes interrupted ones, so a
         study killed halfway loses at most the batches in flight;
         :meth:`Study.from_store` rebuilds the study from the file.
+    energy : bool
+        Measure each run's energy with codecarbon, offline (extra ``energy``;
+        :class:`~hybridlab.energy.EnergyMonitor`, this process's share of the CPU): the
+        ``energy_kwh`` column of ``runs`` is that energy apportioned along the run by
+        wall time (cumulative at each grid evaluation; NaN without ``energy``), and
+        ``meta["energy_method"]`` says how codecarbon measured.
 
     Returns
     -------
@@ -258,7 +276,7 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
 
         RunStore(db).close()  # refuse a bad file before any run starts
     cells = [Cell(label, spec, p, probs[p][0], budgets[p], s, db,
-                  None if db is None else run_name(name, label, p, s))
+                  None if db is None else run_name(name, label, p, s), bool(energy))
              for label, spec in opts.items() for p in probs for s in seeds]
     mapped = map(run_cell, cells) if executor is None else executor.map(run_cell, cells)
     results = list(tqdm(mapped, total=len(cells), desc=name, unit="run",
@@ -279,6 +297,8 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
         "seeds": seeds,
         "grid_points": GRID_POINTS,
         "executor": "serial" if executor is None else type(executor).__name__,
+        "energy_method": next((r["energy_method"] for r in results if "energy_method" in r),
+                              None),
         "command": command(),
         "call": _call(specs, list(probs), budget, seeds, name),
         "versions": environment(),

@@ -54,11 +54,12 @@ class Study:
     runs : DataFrame
         Best-so-far trajectory of every run on a log-spaced evaluation grid: columns
         ``optimizer, problem, dim, seed, eval, best_so_far, gap, seconds,
-        objective_seconds, status``.  ``gap`` is ``f - f_opt`` (known optimum) or the
+        objective_seconds, status, energy_kwh``.  ``gap`` is ``f - f_opt`` (known optimum) or the
         objective; ``seconds`` is wall time since the run began and
         ``objective_seconds`` the time spent in the objective so far; ``status`` is the
         run's ``stopped`` (``budget``, ``converged``) or ``"crashed: <error>"`` (one row
-        with ``eval`` 0 and no values).
+        with ``eval`` 0 and no values); ``energy_kwh`` the run's energy so far with
+        ``compare(..., energy=True)`` (NaN otherwise).
     hits : DataFrame
         Per run and target, the exact evaluation at which the target was first reached:
         ``optimizer, problem, dim, seed, target, evals`` (NaN: never), ``spent`` (the
