@@ -71,3 +71,19 @@ def test_a_training_run_logs_each_epochs_metrics(tmp_path):
     assert [e.step for e in loss] == [1, 2, 3]
     assert np.allclose([e.value for e in loss], history["train_loss"], rtol=1e-6)
     assert "train/val_accuracy" in acc.Tags()["scalars"]
+
+
+def test_a_study_logs_one_run_per_cell(tmp_path):
+    from hybridlab.benchmarks import suite
+    from hybridlab.study import compare
+
+    problems = suite(dims=(2,), instances=1, functions=["sphere"])
+    compare(["random", "ga"], problems, budget=30, seeds=2, progress=False,
+            callbacks=lambda o, p, s: [TensorBoardLogger(tmp_path / o / p / f"seed{s}")])
+    runs = sorted({f.parent.relative_to(tmp_path).as_posix()
+                   for f in tmp_path.rglob("events.out.tfevents.*")
+                   if f.parent.name.startswith("seed")})
+    assert runs == [f"{o}/sphere-d2-i1/seed{s}" for o in ("ga", "random") for s in (0, 1)]
+    assert len(_read(tmp_path / "ga" / "sphere-d2-i1" / "seed1").Scalars("value")) == 30
+    with pytest.raises(ValueError, match="callbacks"):
+        compare(["random"], problems, budget=10, seeds=1, progress=False, callbacks=[1])

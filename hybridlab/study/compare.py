@@ -61,6 +61,7 @@ class Cell:
     store: str | None = None
     run: str | None = None
     energy: bool = False
+    callbacks: tuple[Any, ...] = ()
 
 
 def run_cell(cell: Cell) -> dict[str, Any]:
@@ -83,7 +84,8 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         res = minimize(cell.objective, build_optimizer(cell.spec), budget=cell.budget,
-                       seed=cell.seed, store=cell.store, run=cell.run)
+                       seed=cell.seed, store=cell.store, run=cell.run,
+                       callbacks=list(cell.callbacks))
     except (StoreError, RunMismatch):
         raise
     except Exception as exc:  # a crashing optimizer is a result too
@@ -203,7 +205,8 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
             executor: Executor | None = None,
             targets: Sequence[float] | Mapping[str, Sequence[float]] | None = None, *,
             name: str = "study", progress: bool = True,
-            store: str | Path | None = None, energy: bool = False) -> Study:
+            store: str | Path | None = None, energy: bool = False,
+            callbacks: Callable[[str, str, int], Sequence[Any]] | None = None) -> Study:
     """Run every (optimizer, problem, seed) cell and return a :class:`Study`.
 
     Parameters
@@ -250,6 +253,11 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
         ``energy_kwh`` column of ``runs`` is that energy apportioned along the run by
         wall time (cumulative at each grid evaluation; NaN without ``energy``), and
         ``meta["energy_method"]`` says how codecarbon measured.
+    callbacks : callable, optional
+        ``(optimizer label, problem name, seed) -> list of callbacks`` for that run's
+        :func:`~hybridlab.minimize`, e.g. one logger per run:
+        ``lambda o, p, s: [TensorBoardLogger(f"runs/{o}/{p}/seed{s}")]``.  Called here,
+        in the parent process; with an ``executor`` the callbacks must be picklable.
 
     Returns
     -------
@@ -275,8 +283,13 @@ def compare(optimizers: Mapping[str, Any] | Sequence[Any] | str,
         from ..tracking import RunStore
 
         RunStore(db).close()  # refuse a bad file before any run starts
+    if callbacks is not None and not callable(callbacks):
+        raise ValueError("callbacks must be a function (optimizer, problem, seed) -> list of "
+                         f"callbacks, e.g. lambda o, p, s: [TensorBoardLogger(...)]; got "
+                         f"{callbacks!r}")
     cells = [Cell(label, spec, p, probs[p][0], budgets[p], s, db,
-                  None if db is None else run_name(name, label, p, s), bool(energy))
+                  None if db is None else run_name(name, label, p, s), bool(energy),
+                  tuple(callbacks(label, p, s)) if callbacks is not None else ())
              for label, spec in opts.items() for p in probs for s in seeds]
     mapped = map(run_cell, cells) if executor is None else executor.map(run_cell, cells)
     results = list(tqdm(mapped, total=len(cells), desc=name, unit="run",
