@@ -63,7 +63,7 @@ floors:  ## the core tests on the lowest versions pyproject.toml declares (in .v
 	.venv-floors/bin/python -m pip install --quiet --no-deps -e .
 	.venv-floors/bin/python -m pytest -q -p no:cacheprovider $(FLOOR_TESTS)
 
-benchmarks: install  ## performance scripts: overhead, parallel/Ray speed-up, store, vectorised, dashboard, training, compression, ONNX int8
+benchmarks: install  ## performance scripts: overhead, parallel/Ray speed-up, store, vectorised, dashboard, training, compression, ONNX int8, deployable stack
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/parallel.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/scale.py
@@ -72,6 +72,7 @@ benchmarks: install  ## performance scripts: overhead, parallel/Ray speed-up, st
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/training.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/compression.py
 	$(BIN)/python benchmarks/onnx_int8.py
+	$(BIN)/python benchmarks/deploy_stack.py --ratio 0.4
 
 hpo-benchmark: install  ## hybrid HPO vs Optuna TPE, GP and random on 9 tasks, 5 seeds (~50 min on 2 cores)
 	$(BIN)/python benchmarks/hpo.py --jobs 2 --methods expensive bayes trust_region \
