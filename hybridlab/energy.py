@@ -174,6 +174,15 @@ class EnergyMonitor:
 
         return measured
 
+    def begin_task(self) -> None:
+        """Start measuring one piece of work (a codecarbon task); starts the monitor."""
+        self.start()
+        self._tracker.start_task()
+
+    def end_task(self) -> float:
+        """End the piece of work :meth:`begin_task` started; its energy in kWh."""
+        return float(self._tracker.stop_task().energy_consumed)
+
     def table(self) -> pd.DataFrame:
         """The per-evaluation measurements with ``eval`` (1-based) and cumulative
         ``kwh_cumulative``."""

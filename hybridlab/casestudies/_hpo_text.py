@@ -89,8 +89,14 @@ def report_sections(tables: dict[str, pd.DataFrame], targets: dict[str, tuple[bo
             "test split, which nothing is selected on.")),
         ("Trials to reach the Bayesian result", tables["trials_to_reach"]),
         ("Per-seed results", per_seed),
-        ("Honest notes", (
-            f"* With 250 noisy training images and batch 32, the default makes only "
+        ("Honest notes", _notes(epochs, seeds)),
+    ]
+    return sections
+
+
+def _notes(epochs: int, seeds: int) -> str:
+    """The report's honest notes."""
+    return (f"* With 250 noisy training images and batch 32, the default makes only "
             f"{8 * epochs} Adam steps at lr 1e-3: it underfits. Much of the gain comes "
             "from the learning rate and batch size (more or larger steps), not from the "
             "architecture. Two control rows show how much of the gap plain training "
@@ -109,6 +115,4 @@ def report_sections(tables: dict[str, pd.DataFrame], targets: dict[str, tuple[bo
             f"{seeds} seed(s) is wide.\n"
             "* Search wall time is dominated by training; the GP searchers (`bayes`, "
             "`expensive`) add model-fitting time per trial that shows in "
-            "the seconds column.")),
-    ]
-    return sections
+            "the seconds column.")

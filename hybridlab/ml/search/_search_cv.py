@@ -35,6 +35,7 @@ from hybridlab.problem import Problem
 from hybridlab.registry import resolve
 from hybridlab.space import Space
 
+from ._energy_share import measured
 from ._failed_rows import FailedBatches, all_fits_failed
 from ._fidelity import _n_kept, _positive, _SubsampledTrain
 
@@ -248,7 +249,7 @@ class HybridSearchCV(BaseSearchCV):
         <sklearn.model_selection.GridSearchCV.fit>`); candidates whose every fit failed
         are in ``cv_results_`` where they were asked, with ``error_score``."""
         self._failed_batches = FailedBatches()
-        self._energy = None
+        self._energy, self._candidate_kwh = None, []
         if self.energy:
             from hybridlab.energy import EnergyMonitor
 
@@ -267,28 +268,6 @@ class HybridSearchCV(BaseSearchCV):
             self.cv_results_["energy_kwh"] = np.asarray(self._candidate_kwh, float)
             self.energy_kwh_, self.energy_method_ = self._energy.kwh, self._energy.method
         return self
-
-    def _measured(self, evaluate: Any, params: list[dict[str, Any]], **kw: Any) -> Any:
-        """``evaluate(params, **kw)``, with its energy shared among the candidates by
-        their fit + score time when ``energy`` is on."""
-        if self._energy is None:
-            return evaluate(params, **kw)
-        tracker = self._energy._tracker
-        tracker.start_task()
-        results = None
-        try:
-            results = evaluate(params, **kw)
-            return results
-        finally:
-            kwh = float(tracker.stop_task().energy_consumed)
-            n = len(params)
-            share = np.full(n, 1.0 / n)
-            if results is not None:
-                t = (np.asarray(results["mean_fit_time"], float)[-n:]
-                     + np.asarray(results["mean_score_time"], float)[-n:])
-                if np.isfinite(t).all() and t.sum() > 0:
-                    share = t / t.sum()
-            self._candidate_kwh.extend(kwh * share)
 
     def _check_input_parameters(self, X: Any, y: Any, split_params: Any) -> None:
         # scikit-learn's hook before the search (HalvingRandomSearchCV's too): the size
@@ -350,8 +329,9 @@ class HybridSearchCV(BaseSearchCV):
                 if fid_range is not None:
                     params, cv, more = self._at_fidelity(params, fidelity, fid_range[1], seed)
                 try:
-                    results = self._measured(evaluate_candidates, params, cv=cv,
-                                             more_results=more, **kwargs)
+                    results = measured(self._energy, self._candidate_kwh,
+                                       evaluate_candidates, params, cv=cv,
+                                       more_results=more, **kwargs)
                 except ValueError as exc:
                     if not all_fits_failed(exc):
                         raise
