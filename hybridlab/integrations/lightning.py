@@ -47,10 +47,11 @@ import json
 import logging
 import math
 import tempfile
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from hybridlab.torch_warnings import torch_internal_leafspec
 
 __all__ = ["LightningObjective", "MetricHistory"]
 
@@ -223,11 +224,7 @@ def _quiet(on: bool) -> Iterator[None]:
     for target in (*loggers, *handlers) if on else ():
         target.addFilter(flt)
     try:
-        with warnings.catch_warnings():
-            # Lightning's own pytree helper builds torch's LeafSpec, which torch 2.13
-            # deprecates (FutureWarning at every first fit); nothing a caller can change
-            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`",
-                                    category=FutureWarning)
+        with torch_internal_leafspec():  # Lightning's pytree helper builds LeafSpec
             yield
     finally:
         for target in (*loggers, *handlers) if on else ():

@@ -31,7 +31,6 @@ import importlib.util
 import logging
 import os
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +41,7 @@ import torch
 from torch import nn
 
 from hybridlab.io import atomic_write
+from hybridlab.torch_warnings import torch_internal_leafspec
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -83,12 +83,7 @@ def _quiet_exporter() -> Iterator[None]:
     for lg in loggers:
         lg.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings():
-            # torch.export copies its own pytree specs, which build the LeafSpec that torch
-            # 2.13 deprecates: a FutureWarning from inside torch on every export, nothing a
-            # caller can change.  Every other warning of the export is let through.
-            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`",
-                                    category=FutureWarning)
+        with torch_internal_leafspec():  # torch.export copies LeafSpec; others pass
             yield
     finally:
         for lg, level in zip(loggers, levels, strict=True):
