@@ -74,3 +74,22 @@ def test_plot_effects_draws_one_bar_per_variant():
                   "b": {"kneighborsclassifier__n_neighbors": 3}}, X, y)
     fig = plot_effects(df)
     assert len(fig.axes[0].patches) == 2
+
+
+class Noisy(Broken):
+    def fit(self, X, y):
+        if self.fail:
+            import warnings
+
+            warnings.warn("solver stopped early", UserWarning, stacklevel=2)
+        return super().fit(X, y)
+
+
+def test_a_variants_warnings_are_kept_in_its_row_once():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing escapes to the caller
+        df = effects(Noisy(), {"warns": {"fail": True}}, X, y)
+    assert df.loc[0, "warnings"] == ""
+    assert df.loc[1, "warnings"] == "UserWarning: solver stopped early"  # once, not per fold

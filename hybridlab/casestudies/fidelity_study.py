@@ -265,7 +265,7 @@ def plot_fidelity_study(curves: pd.DataFrame, ax: Any = None) -> Any:
             ax.step(grid, vals, where="post", color=colour, alpha=0.25, lw=0.8)
             steps.append(vals)
         with warnings.catch_warnings():  # before a method's first result: all NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.filterwarnings("ignore", message="All-NaN slice", category=RuntimeWarning)
             median = np.nanmedian(np.vstack(steps), axis=0)
         ax.step(grid, median, where="post", color=colour, lw=2, label=method)
     ax.set_xlabel("training epochs spent")

@@ -217,6 +217,7 @@ class BayesOpt(Optimizer):
 
     # -- the surrogate -------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray, believer: bool):
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
@@ -242,7 +243,9 @@ class BayesOpt(Optimizer):
             else None,
             n_restarts_optimizer=restarts, random_state=int(self.rng.integers(2**31)))
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence chatter on tiny data sets
+            # on a few points the marginal likelihood often peaks at a length-scale bound;
+            # sklearn warns each fit, the bounded fit is what is wanted here
+            warnings.simplefilter("ignore", ConvergenceWarning)
             gp.fit(X, z)
         if not believer:
             self._gp = gp

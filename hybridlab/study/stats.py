@@ -139,8 +139,11 @@ def _finite(table: pd.DataFrame) -> pd.DataFrame:
 def _wilcoxon(d: np.ndarray) -> tuple[float, float]:
     if not np.any(d != 0):
         return math.nan, 1.0
-    with warnings.catch_warnings():  # small samples: scipy warns, the exact test is fine
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings():
+        # older scipy (< 1.13) notes that zeros or ties switch the exact test to the normal
+        # approximation; the switch is what we want, the note would repeat per pair
+        warnings.filterwarnings("ignore", message="Exact p-value calculation does not work")
+        warnings.filterwarnings("ignore", message="Sample size too small for normal")
         res = stats.wilcoxon(d, zero_method="wilcox")
     return float(res.statistic), float(res.pvalue)
 
@@ -318,8 +321,12 @@ def bootstrap_median_ci(x: Sequence[float], confidence: float = 0.95,
         return math.nan, math.nan
     if np.unique(v).size < 2:
         return float(v[0]), float(v[0])
-    with warnings.catch_warnings():  # inf values or few points: scipy warns, result is fine
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings():
+        # inf values (failed runs) make numpy note inf - inf inside the resampled medians,
+        # and BCa on a few points says it cannot be computed (the interval is then NaN)
+        warnings.filterwarnings("ignore", message="invalid value encountered",
+                                category=RuntimeWarning)
+        warnings.filterwarnings("ignore", category=stats.DegenerateDataWarning)
         res = stats.bootstrap((v,), np.median, confidence_level=confidence,
                               n_resamples=n_resamples, method=method, vectorized=True,
                               rng=np.random.default_rng(seed))

@@ -95,7 +95,9 @@ def effects(estimator: Any, variants: Mapping[str, Mapping[str, Any]], X: Any, y
         One row per variant (the baseline first): ``cv_mean``, ``cv_sd``, ``delta``
         (mean paired difference to the baseline over folds), ``p_value`` (corrected
         resampled t-test of that difference), ``test`` and ``fit_s`` (mean fit time per
-        fold).  A variant that fails to fit gets NaN scores and its error in ``error``.
+        fold).  A variant that fails to fit gets NaN scores and its error in ``error``;
+        the distinct warnings a variant raised (e.g. a solver stopping at ``max_iter``)
+        are in ``warnings``, not printed once per fold.
 
     Example
     -------
@@ -125,8 +127,10 @@ def effects(estimator: Any, variants: Mapping[str, Mapping[str, Any]], X: Any, y
                                              params.items()})
         row: dict[str, Any] = {"variant": name, "error": ""}
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            # a variant's warnings (a selector on constant columns, a solver at max_iter)
+            # are findings about that variant: kept in its row, not printed per fold
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 out = cross_validate(est, X, y, cv=splits, scoring=scoring, n_jobs=n_jobs,
                                      error_score="raise")
                 scores = out["test_score"]
@@ -134,6 +138,8 @@ def effects(estimator: Any, variants: Mapping[str, Mapping[str, Any]], X: Any, y
         except Exception as exc:  # a variant that cannot fit is a finding, not a crash
             scores, test, out = np.full(len(splits), np.nan), np.nan, {"fit_time": [np.nan]}
             row["error"] = f"{type(exc).__name__}: {exc}"[:200]
+        row["warnings"] = "; ".join(dict.fromkeys(
+            f"{w.category.__name__}: {str(w.message).splitlines()[0][:120]}" for w in caught))
         if base_scores is None:
             base_scores = scores
         diff = scores - base_scores
@@ -141,7 +147,8 @@ def effects(estimator: Any, variants: Mapping[str, Mapping[str, Any]], X: Any, y
                    delta=np.mean(diff), p_value=_corrected_ttest(diff, n_test, n - n_test),
                    test=test, fit_s=float(np.mean(out["fit_time"])))
         rows.append(row)
-    cols = ["variant", "cv_mean", "cv_sd", "delta", "p_value", "test", "fit_s", "error"]
+    cols = ["variant", "cv_mean", "cv_sd", "delta", "p_value", "test", "fit_s", "error",
+            "warnings"]
     return pd.DataFrame(rows)[cols]
 
 

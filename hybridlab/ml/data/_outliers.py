@@ -317,7 +317,8 @@ class DropOutliers(_TrainingWrapper):
             Xd = np.where(np.isnan(Xd), medians, Xd)
             self.detector_ = self._make_detector(n)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # e.g. duplicate points in LOF
+                # LOF on rows with many duplicates: its note on duplicate values, per fit
+                warnings.filterwarnings("ignore", message="Duplicate values are leading")
                 labels = np.asarray(self.detector_.fit_predict(Xd))
             mask = labels != -1
             if y is not None and _is_classifier(self.estimator):

@@ -10,7 +10,6 @@ number of trials and the same CV splits, and returns tidy per-trial and summary 
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -149,9 +148,7 @@ def compare_searches(estimator: Any, space: Mapping[str, Any], X: Any, y: Any,
                 s = HybridSearchCV(clone(estimator), space, optimizer=method,
                                    n_iter=n_trials, cv=splits, scoring=scoring,
                                    n_jobs=n_jobs, random_state=seed)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)  # peers' experimental notes
-                    s.fit(X, y)
+                s.fit(X, y)
                 scores = s.cv_results_["mean_test_score"]
                 overhead = s.optimizer_seconds_ / n_trials
                 test = s.score(X_test, y_test) if X_test is not None else np.nan
