@@ -93,3 +93,21 @@ def test_static_int8_round_trips_through_torch_export(trained, digits, tmp_path)
     back = torch.export.load(tmp_path / "int8.pt2").module()
     with torch.no_grad():
         assert torch.equal(back(x), q(x))
+
+
+
+def test_torchao_import_drops_only_the_notes_meant_for_its_authors():
+    import logging
+
+    from hybridlab.ml.compress._torchao import _EnumConstantNote, _torchao
+
+    def record(msg):
+        return logging.LogRecord("torch.utils._pytree", logging.WARNING, "", 0, msg, (), None)
+
+    note = ("<enum 'KernelPreference'> is an Enum subclass ... Calling register_constant() "
+            "on Enum subclasses is deprecated and will be an error in a future release.")
+    assert not _EnumConstantNote().filter(record(note))
+    assert _EnumConstantNote().filter(record("any other record"))
+    _torchao()
+    assert not logging.getLogger("torch.utils._pytree").filters  # only during the import
+    assert not logging.getLogger("torchao").filters

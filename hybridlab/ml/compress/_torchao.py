@@ -48,17 +48,29 @@ class _CudaKernelsOnCpu(logging.Filter):
             "Failed to load")
 
 
+class _EnumConstantNote(logging.Filter):
+    """Drops torch's one record that torchao's import calls ``register_constant()`` on an
+    Enum (its ``KernelPreference``): torch 2.13 logs that this is deprecated, a note to
+    torchao's authors that a user of either cannot act on.  Only during the import."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "register_constant() on Enum subclasses is deprecated" not in \
+            record.getMessage()
+
+
 def _torchao() -> Any:
-    log = logging.getLogger("torchao")
-    quiet = _CudaKernelsOnCpu()
-    log.addFilter(quiet)
+    quiet = [(logging.getLogger("torchao"), _CudaKernelsOnCpu()),
+             (logging.getLogger("torch.utils._pytree"), _EnumConstantNote())]
+    for log, f in quiet:
+        log.addFilter(f)
     try:
         import torchao
     except ImportError as exc:  # an optional extra
         raise ImportError("int8 quantization with torchao needs it: pip install "
                           "'hybridlab[compress]'") from exc
     finally:
-        log.removeFilter(quiet)
+        for log, f in quiet:
+            log.removeFilter(f)
     return torchao
 
 
