@@ -62,13 +62,18 @@ from hybridlab.conditional import Choice
 from hybridlab.space import Categorical, Integer, Real
 
 from ._augment import Augment
+from ._features import _features_choice
 from ._outliers import DropOutliers, OutlierClipper
 
-__all__ = ["STEPS", "make_preprocessor", "preprocessing_pipeline", "preprocessing_space"]
+__all__ = ["DEFAULT_STEPS", "STEPS", "make_preprocessor", "preprocessing_pipeline",
+           "preprocessing_space"]
 
 #: Step names :func:`preprocessing_space` knows, in pipeline order.
-STEPS: tuple[str, ...] = ("impute", "outliers", "scale", "select", "reduce", "detector",
-                          "augment")
+STEPS: tuple[str, ...] = ("impute", "outliers", "features", "scale", "select", "reduce",
+                          "detector", "augment")
+#: The steps :func:`preprocessing_space` searches by default: all but ``"features"``
+#: (opt-in: it can multiply the width of the data, see :mod:`._features`).
+DEFAULT_STEPS: tuple[str, ...] = tuple(s for s in STEPS if s != "features")
 
 _NUM = "prep__num__"  # where the numeric steps live inside the pipeline
 
@@ -144,7 +149,8 @@ def make_preprocessor(numeric_columns: Sequence[Any] | None = None,
     """The column-wise part of :func:`preprocessing_pipeline` (its ``"prep"`` step).
 
     Numeric columns go through ``Pipeline([("impute", SimpleImputer(median)),
-    ("outliers", "passthrough"), ("scale", StandardScaler())])`` (transformer ``"num"``);
+    ("outliers", "passthrough"), ("features", "passthrough"), ("scale",
+    StandardScaler())])`` (transformer ``"num"``);
     categorical columns are imputed with a constant ``"missing_value"`` category and
     one-hot encoded (transformer ``"cat"``; unknown categories at predict time give all
     zeros).  Output is always a dense float array.
@@ -177,6 +183,7 @@ def make_preprocessor(numeric_columns: Sequence[Any] | None = None,
     numeric = Pipeline([
         ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
         ("outliers", "passthrough"),
+        ("features", "passthrough"),
         ("scale", StandardScaler()),
     ])
     categorical = Pipeline([
@@ -198,7 +205,7 @@ def preprocessing_pipeline(model: Any, numeric_columns: Sequence[Any] | None = N
     Steps (``"passthrough"`` or ``None`` switches a step off)::
 
         prep    ColumnTransformer (see make_preprocessor)
-          num     Pipeline: impute -> outliers -> scale     (numeric columns)
+          num     Pipeline: impute -> outliers -> features -> scale  (numeric columns)
           cat     Pipeline: impute -> onehot                (categorical columns)
         select  "passthrough"                               (feature selection)
         reduce  "passthrough"                               (PCA / KernelPCA ...)
@@ -207,7 +214,8 @@ def preprocessing_pipeline(model: Any, numeric_columns: Sequence[Any] | None = N
     so the parameters are e.g. ``prep__num__impute``, ``prep__num__scale``, ``select``,
     ``reduce``, ``model__detector``, ``model__estimator__method`` and the model's own
     ``model__estimator__estimator__<param>``.  Defaults: median imputation, no clipping,
-    standard scaling, no selection/reduction, no row removal, no augmentation.
+    standard scaling, no new features, no selection/reduction, no row removal, no
+    augmentation.
 
     Parameters
     ----------
@@ -242,7 +250,8 @@ def preprocessing_pipeline(model: Any, numeric_columns: Sequence[Any] | None = N
     ])
 
 
-def preprocessing_space(task: str = "classification", steps: Sequence[str] = STEPS,
+def preprocessing_space(task: str = "classification",
+                        steps: Sequence[str] = DEFAULT_STEPS,
                         n_features: int | None = None,
                         random_state: int | None = 0) -> dict[str, Choice]:
     """A conditional search space over the data steps of :func:`preprocessing_pipeline`.
@@ -255,9 +264,10 @@ def preprocessing_space(task: str = "classification", steps: Sequence[str] = STE
     ----------
     task : {"classification", "regression"}, default="classification"
         Picks the scores and models used for feature selection.
-    steps : sequence of str, default=STEPS
-        Which of ``"impute", "outliers", "scale", "select", "reduce", "detector",
-        "augment"`` to search; the others keep the pipeline's defaults.
+    steps : sequence of str, default=DEFAULT_STEPS
+        Which of ``"impute", "outliers", "features", "scale", "select", "reduce",
+        "detector", "augment"`` to search; the others keep the pipeline's defaults.  The
+        default is every step but ``"features"`` (name it, or pass ``STEPS``).
     n_features : int, optional
         Width of the data.  Given: ``kbest`` keeps ``select__k`` in ``1..n_features``
         features and kernel PCA keeps up to ``n_features`` components.  Left out:
@@ -281,6 +291,11 @@ def preprocessing_space(task: str = "classification", steps: Sequence[str] = STE
           :class:`OutlierClipper`); ``prep__num__outliers__factor`` (iqr, 1..3),
           ``prep__num__outliers__threshold`` (zscore, 2..4),
           ``prep__num__outliers__limits`` (winsorize, tuple of quantiles).
+        * ``prep__num__features``: ``none | poly | spline | log_ratio`` (new columns, see
+          :func:`feature_extractor`); ``prep__num__features__poly__degree`` (2..3) and
+          ``prep__num__features__poly__interaction_only`` (poly),
+          ``prep__num__features__n_knots`` (3..10) and ``prep__num__features__degree``
+          (spline, 1..3), ``prep__num__features__ratios`` (log_ratio).
         * ``prep__num__scale``: ``none | standard | minmax | robust | quantile``;
           ``prep__num__scale__output_distribution`` (quantile).
         * ``select``: ``none | kbest | l1 | tree | rfe``; ``select__k`` or
@@ -353,6 +368,8 @@ def preprocessing_space(task: str = "classification", steps: Sequence[str] = STE
                           {"limits": Categorical([(0.01, 0.99), (0.025, 0.975),
                                                   (0.05, 0.95)])}),
         })
+    if "features" in steps:
+        space[_NUM + "features"] = _features_choice()
     if "scale" in steps:
         space[_NUM + "scale"] = Choice({
             "none": "passthrough",
