@@ -12,6 +12,8 @@ combinator                     spelling        integration style
 ``AsyncHalving(o, lo, hi)``    --              nested: asynchronous successive halving
 ``Switch(local, explore)``     --              switching on the measured problem state
 ``SurrogateAssisted(o, model)``  --            nested: a model screens each population
+``Matheuristic(o, solve, idx)``  --            nested: ``o`` searches the discrete
+                                               coordinates, ``solve`` (an LP/MILP) the rest
 =============================  ==============  ========================================
 
 Each is an :class:`~hybridlab.optimizers.base.Optimizer`, so they nest:
@@ -28,6 +30,7 @@ from .adaptive import Adaptive
 from .asha import AsyncHalving
 from .composite import Composite
 from .islands import Islands
+from .matheuristic import Matheuristic
 from .memetic import Memetic
 from .multifidelity import MultiFidelity
 from .portfolio import Portfolio, either
@@ -35,7 +38,7 @@ from .sequential import Sequential, then
 from .surrogate import SurrogateAssisted
 from .switch import Switch
 
-__all__ = ["Adaptive", "AsyncHalving", "Composite", "Islands", "Memetic", "MultiFidelity",
-           "Portfolio", "Sequential", "SurrogateAssisted", "Switch"]
+__all__ = ["Adaptive", "AsyncHalving", "Composite", "Islands", "Matheuristic", "Memetic",
+           "MultiFidelity", "Portfolio", "Sequential", "SurrogateAssisted", "Switch"]
 
 OPERATORS.update({">>": then, "|": either, "*": Islands})
