@@ -1,4 +1,4 @@
-"""The layout of hybridlab.ml: seven rooms, one public import path per name, the old flat
+"""The layout of hybridlab.ml: eight rooms, one public import path per name, the old flat
 names deprecated, and the search room free of torch."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 import hybridlab.ml as ml
 
-ROOMS = ("data", "train", "nets", "compress", "hardware", "search", "measure")
+ROOMS = ("data", "train", "nets", "compress", "hardware", "search", "measure", "drift")
 
 
 def _exports() -> list[tuple[str, str]]:
