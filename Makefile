@@ -46,7 +46,7 @@ lint: install  ## ruff, and the import-linter contracts of docs/architecture.md 
 # of two processes fight over two cores
 test: lint  ## lint, unit tests, and every notebook headless in quick mode
 	HYBRIDLAB_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-	$(BIN)/python -m pytest -n 2 --doctest-modules hybridlab tests --nbmake $(NOTEBOOKS); \
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --doctest-modules --nbmake $(NOTEBOOKS) hybridlab tests; \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 FLOOR_TESTS := tests/test_driver.py tests/test_problem.py tests/test_deadline.py tests/test_space.py \

@@ -19,6 +19,9 @@ import hybridlab as hl
 from hybridlab import Categorical, Integer, Real, Space
 from hybridlab.integrations import HybridSearcher
 
+# one local Ray per test run: both Ray modules on one xdist worker (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("ray")
+
 FINISHED = Searcher.FINISHED
 SPACE = Space({"x": Real(-3.0, 3.0), "y": Real(-3.0, 3.0)})
 

@@ -21,6 +21,9 @@ from hybridlab import Categorical, Problem, Real, Space, minimize
 from hybridlab.benchmarks import functions, suite
 from hybridlab.study import compare
 
+# one local Ray per test run: both Ray modules on one xdist worker (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("ray")
+
 PROBLEM = Problem(functions.rastrigin, Space.box(3, -5.12, 5.12), name="rastrigin")
 PROBLEMS = {i.name: i for i in suite(dims=(2,), instances=1, functions=["sphere"])}
 OPTIMIZERS = {"random": "random", "ga>>local": "ga>>local"}
