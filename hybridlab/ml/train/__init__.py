@@ -19,6 +19,13 @@ only wires the pieces together so that every notebook and search trains the same
   :func:`make_loader` (the loaders :func:`fit` uses).
 * Small models -- :class:`SmallCNN`, :class:`TinyMLP`, :class:`TinyCNN` and
   :func:`digits_data` (scikit-learn's digits as torch data sets), :data:`ACTIVATIONS`.
+* Losses -- :func:`make_loss` by name (cross_entropy, label_smoothing, focal,
+  class_weighted; mse, mae, huber, quantile), :func:`register_loss` for your own,
+  :func:`loss_space` (the loss as a searched categorical with its own parameter) and
+  :func:`loss_from_params`; ``fit(loss_fn="huber")`` takes the names too.
+  :func:`compare_losses` measures each loss, tuned at an equal budget, over seeds on the
+  three generated tasks of :func:`loss_task` (:data:`LOSS_TASKS`), with paired tests
+  (:func:`loss_summary`).
 * Epochs as a fidelity -- :class:`EpochsObjective`, a resumable objective for
   ``Problem(..., fidelity=Fidelity(1, 27, resumable=True))``.
 
@@ -41,6 +48,9 @@ from ._epochs import EpochsObjective
 from ._fit import fit
 from ._history import HISTORY_COLUMNS, TIMING_COLUMNS, History
 from ._loaders import Data, as_dataset, make_loader
+from ._loss_study import compare_losses, loss_summary
+from ._loss_tasks import LOSS_TASKS, LossTask, loss_task
+from ._losses import loss_from_params, loss_names, loss_space, make_loss, register_loss
 from ._models import ACTIVATIONS, SmallCNN, TinyCNN, TinyMLP, digits_data
 from ._monitor import Monitor, accuracy, latency
 from ._torch_optim import OPTIMIZERS, SCHEDULERS
@@ -48,6 +58,7 @@ from ._torch_optim import OPTIMIZERS, SCHEDULERS
 __all__ = [
     "ACTIVATIONS",
     "HISTORY_COLUMNS",
+    "LOSS_TASKS",
     "OPTIMIZERS",
     "PRECISIONS",
     "SCHEDULERS",
@@ -58,6 +69,7 @@ __all__ = [
     "EarlyStopping",
     "EpochsObjective",
     "History",
+    "LossTask",
     "Monitor",
     "SmallCNN",
     "TinyCNN",
@@ -65,10 +77,18 @@ __all__ = [
     "TrainState",
     "accuracy",
     "as_dataset",
+    "compare_losses",
     "digits_data",
     "fit",
     "latency",
     "latest_checkpoint",
     "load_checkpoint",
+    "loss_from_params",
+    "loss_names",
+    "loss_space",
+    "loss_summary",
+    "loss_task",
     "make_loader",
+    "make_loss",
+    "register_loss",
 ]

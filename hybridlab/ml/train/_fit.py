@@ -51,6 +51,7 @@ from ._device import PRECISIONS, _autocast, _deterministic, _resolve_device, _re
 from ._history import HISTORY_COLUMNS, History
 from ._loaders import Data, as_dataset, make_loader
 from ._loop import _Loop
+from ._losses import make_loss
 from ._monitor import Monitor
 from ._torch_optim import _make_optimizer, _make_scheduler
 
@@ -80,7 +81,7 @@ def fit(
     callbacks: Sequence[Any] = (),
     progress: bool = False,
     resume: str | os.PathLike | None = None,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    loss_fn: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     deterministic: bool = False,
 ) -> History:
     """Train ``model`` in place; return its per-epoch :class:`History`.
@@ -167,9 +168,12 @@ def fit(
         uninterrupted run. The saved schedule continues as saved (a cosine schedule saved
         with ``epochs=2`` keeps ``T_max=2``). A checkpoint of a run that had stopped
         (early stopping, NaN) trains no further.
-    loss_fn : callable, default ``torch.nn.functional.cross_entropy``
-        ``loss_fn(outputs, targets)`` returning the mean loss of a batch. ``val_accuracy``
-        is computed when outputs are 2-D and targets are integers (NaN otherwise).
+    loss_fn : str or callable, default ``torch.nn.functional.cross_entropy``
+        ``loss_fn(outputs, targets)`` returning the mean loss of a batch, or a loss name
+        for :func:`make_loss` with its default parameters ("cross_entropy", "focal",
+        "label_smoothing", "mse", "mae", "huber", "quantile", ...). ``val_accuracy`` is
+        computed when outputs are 2-D and targets are integers (NaN otherwise, e.g. for
+        regression: float targets and one output, with "mse", "huber", ...).
     deterministic : bool, default False
         Use only deterministic kernels (``torch.use_deterministic_algorithms``, cuDNN
         deterministic) during the run.  On the CPU training is deterministic anyway; on a
@@ -208,6 +212,8 @@ def fit(
         raise ValueError(f"unknown precision {precision!r}; use one of {list(PRECISIONS)}")
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(loss_fn, str):
+        loss_fn = make_loss(loss_fn)
     dev = _resolve_device(device)
     train_ds = as_dataset(train, "train")
     val_ds = as_dataset(val, "val") if val is not None else None
