@@ -1,24 +1,28 @@
-"""Machine learning with hybridlab: seven rooms, each a package with one public ``__init__``.
+"""Machine learning with hybridlab: eight rooms, each a package with one public ``__init__``.
 
 =========================  =================================================================
 room                       what it holds
 =========================  =================================================================
-:mod:`.ml.data`            preprocessing pipeline and its search space, outliers,
-                           augmentation, effects of one technique at a time (no torch)
+:mod:`.ml.data`            preprocessing pipeline and its search space, outliers, new
+                           features, augmentation, effects of one technique at a time
+                           (no torch)
 :mod:`.ml.train`           the torch training loop :func:`~hybridlab.ml.train.fit`, callbacks,
                            checkpoints, history, monitor, torch optimizers and schedules,
-                           data loaders, the small model zoo, epochs as a fidelity
+                           losses by name and as a search space, data loaders, the small
+                           model zoo, epochs as a fidelity
 :mod:`.ml.nets`            networks from a config, activations, weight tying, NAS
 :mod:`.ml.compress`        pruning, int8 quantization, distillation, sizes on disk
 :mod:`.ml.hardware`        devices and memory, mixed precision, batch-size finder, dynamic
                            batching, DDP, ONNX export
 :mod:`.ml.search`          ``HybridSearchCV``, search comparisons, hypergradient HPO (no torch)
 :mod:`.ml.measure`         measure before optimizing; single-optimizer baselines; plots
+:mod:`.ml.drift`           drifting streams, drift detectors, re-tuning when they fire (no
+                           torch)
 =========================  =================================================================
 
 Rooms import each other only downwards: ``data`` and ``train`` at the bottom (independent),
 ``nets``, ``compress`` and ``hardware`` above ``train``, ``search`` (uses neither torch nor
-the torch rooms), ``measure`` at the top (uses ``search``). Every public name has one
+the torch rooms), ``measure`` and ``drift`` at the top (both use ``search``). Every public name has one
 import path, ``hybridlab.ml.<room>.<Name>``; ``import hybridlab.ml`` itself imports no
 room.
 
