@@ -22,9 +22,9 @@ room                       what it holds
 
 Rooms import each other only downwards: ``data`` and ``train`` at the bottom (independent),
 ``nets``, ``compress`` and ``hardware`` above ``train``, ``search`` (uses neither torch nor
-the torch rooms), ``measure`` and ``drift`` at the top (both use ``search``). Every public name has one
-import path, ``hybridlab.ml.<room>.<Name>``; ``import hybridlab.ml`` itself imports no
-room.
+the torch rooms), ``measure`` and ``drift`` at the top (both use ``search``). Every public
+name has one import path, ``hybridlab.ml.<room>.<Name>``; ``import hybridlab.ml`` itself
+imports no room.
 
 Example
 -------
