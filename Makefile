@@ -19,11 +19,9 @@ $(STAMP): pyproject.toml Makefile
 	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it or run make PYTHON=/path/to/python3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first, so that nothing else picks its build; TORCH_INDEX chooses the index.
-	# --no-compile: modules are byte-compiled when first imported instead of all at install
-	# (halves the install: 100 s instead of 186 s measured on 2 cores)
-	$(BIN)/python -m pip install --quiet --no-compile torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install --quiet --no-compile -e ".[all]"
+	# torch first, so that nothing else picks its build; TORCH_INDEX chooses the index
+	$(BIN)/python -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(BIN)/python -m pip install --quiet -e ".[all]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)  ## create .venv and install hybridlab with every extra (~3 min)
