@@ -58,7 +58,7 @@ RATIO = 0.4
 def _settings(quick: bool) -> dict[str, Any]:
     if quick:
         return {"epochs": 3, "steps": 1, "ft": 1, "repeats": 30, "rounds": 1,
-                "search_epochs": 2, "search_steps": 1, "budget": 3,
+                "search_epochs": 2, "search_steps": 1, "budget": 2,
                 "searchers": ("random", "expensive")}
     return {"epochs": 30, "steps": 4, "ft": 2, "repeats": 500, "rounds": 5,
             "search_epochs": 15, "search_steps": 2, "budget": 20,
@@ -214,8 +214,8 @@ def run(out_dir: Path, *, quick: bool = False, progress: bool = True,
     out_dir : pathlib.Path
         Folder of the report; created if needed.
     quick : bool, default False
-        A smoke run (few epochs, few timings, budget 3, one seed): illustrates, does not
-        measure.
+        A smoke run (few epochs, few timings, budget 2 per searcher, one seed):
+        illustrates, does not measure.
     progress : bool, default True
         Show a tqdm progress bar.
     seeds : int, optional
